@@ -1,0 +1,245 @@
+"""Operator that submits a Globus transfer task and waits for it."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperator
+from globus_airflow.exceptions import GlobusInputError
+from globus_airflow.hooks.globus import GlobusHook
+from globus_airflow.utils import validation
+from globus_airflow.utils.outcome import raise_for_outcome, summarize
+from globus_airflow.utils.task_documents import TRANSFER_OPTIONS, build_transfer_data
+from globus_airflow.utils.waiting import wait_for_task
+
+if TYPE_CHECKING:
+    import globus_sdk
+
+    from airflow.providers.common.compat.sdk import Context
+
+DEFAULT_POLL_INTERVAL = 15.0
+"""Seconds between status reads while waiting; one read is one Transfer API request."""
+
+
+class GlobusTransferOperator(BaseOperator):
+    """Submit a Globus transfer task and, by default, wait until it succeeds.
+
+    Give either ``source_path`` and ``destination_path`` (one item) or
+    ``items`` (many). Paths are absolute on their collection: ``/`` is the
+    collection root and ``/~/`` its default directory. A ``None`` option is
+    left out of the task document so that Globus applies its own default.
+
+    Only a SUCCEEDED task is a success. A FAILED or INACTIVE task raises
+    :class:`~globus_airflow.exceptions.GlobusTaskError`, and passing
+    ``timeout`` raises :class:`~globus_airflow.exceptions.GlobusTaskTimeoutError`.
+
+    :param source_endpoint: UUID of the source collection (templated)
+    :param destination_endpoint: UUID of the destination collection (templated)
+    :param source_path: path of one file or directory to copy (templated)
+    :param destination_path: where that item lands; for a file, the full file path (templated)
+    :param recursive: whether the single item is a directory; ``None`` lets
+        Globus detect it
+    :param items: list of dicts with ``source_path``, ``destination_path`` and
+        optional ``recursive``, ``external_checksum`` and ``checksum_algorithm``
+        (templated)
+    :param transfer_label: the Globus task label, at most 128 characters (templated)
+    :param sync_level: ``exists``, ``size``, ``mtime`` or ``checksum``: when a
+        file already at the destination is skipped
+    :param verify_checksum: compare checksums after copying each file
+    :param preserve_timestamp: copy file modification times
+    :param encrypt_data: encrypt the data channel
+    :param deadline: when Globus gives up, as a timedelta from submission or a
+        timezone-aware datetime
+    :param skip_source_errors: skip source files that cannot be read instead of retrying
+    :param fail_on_quota_errors: fail the task on a quota error instead of retrying
+    :param delete_destination_extra: delete destination files missing from the source
+    :param notify_on_succeeded: email the app's owner when the task succeeds
+    :param notify_on_failed: email when it fails
+    :param notify_on_inactive: email when it becomes inactive
+    :param source_local_user: local account to use on a mapped source collection
+    :param destination_local_user: local account to use on a mapped destination collection
+    :param filter_rules: list of dicts with ``name`` (a glob), optional ``method``
+        (``include`` or ``exclude``, default ``exclude``) and ``type``
+        (``file`` or ``dir``), applied in order to recursive items
+    :param wait_for_completion: wait for the task to finish; when false the
+        operator returns right after submitting
+    :param poll_interval: seconds between status reads, 15 by default
+    :param timeout: seconds to wait in all; ``None`` (the default) waits until
+        Globus ends the task, at the latest at its deadline
+    :param globus_conn_id: the Airflow connection of type ``globus``
+    :return: the Globus task id, which Airflow stores as the return value XCom
+    """
+
+    template_fields: Sequence[str] = (
+        "source_endpoint",
+        "destination_endpoint",
+        "source_path",
+        "destination_path",
+        "items",
+        "transfer_label",
+        "globus_conn_id",
+    )
+    template_fields_renderers = {"items": "json"}
+    ui_color = "#c9e4f6"
+
+    def __init__(
+        self,
+        *,
+        source_endpoint: str,
+        destination_endpoint: str,
+        source_path: str | None = None,
+        destination_path: str | None = None,
+        recursive: bool | None = None,
+        items: list[dict[str, Any]] | str | None = None,
+        transfer_label: str | None = None,
+        sync_level: str | int | None = None,
+        verify_checksum: bool | None = None,
+        preserve_timestamp: bool | None = None,
+        encrypt_data: bool | None = None,
+        deadline: datetime.timedelta | datetime.datetime | None = None,
+        skip_source_errors: bool | None = None,
+        fail_on_quota_errors: bool | None = None,
+        delete_destination_extra: bool | None = None,
+        notify_on_succeeded: bool | None = None,
+        notify_on_failed: bool | None = None,
+        notify_on_inactive: bool | None = None,
+        source_local_user: str | None = None,
+        destination_local_user: str | None = None,
+        filter_rules: list[dict[str, Any]] | None = None,
+        wait_for_completion: bool = True,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | None = None,
+        globus_conn_id: str = GlobusHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.source_endpoint = validation.check_collection_id("source_endpoint", source_endpoint)
+        self.destination_endpoint = validation.check_collection_id(
+            "destination_endpoint", destination_endpoint
+        )
+        self.source_path = source_path
+        self.destination_path = destination_path
+        self.recursive = recursive
+        self.items = items
+        self.transfer_label = validation.check_label("transfer_label", transfer_label)
+        self.sync_level = validation.check_sync_level(sync_level)
+        self.deadline = validation.check_deadline(deadline)
+        self.filter_rules = validation.check_filter_rules(filter_rules)
+        self.options: dict[str, Any] = {
+            "verify_checksum": verify_checksum,
+            "preserve_timestamp": preserve_timestamp,
+            "encrypt_data": encrypt_data,
+            "skip_source_errors": skip_source_errors,
+            "fail_on_quota_errors": fail_on_quota_errors,
+            "delete_destination_extra": delete_destination_extra,
+            "notify_on_succeeded": notify_on_succeeded,
+            "notify_on_failed": notify_on_failed,
+            "notify_on_inactive": notify_on_inactive,
+            "source_local_user": source_local_user,
+            "destination_local_user": destination_local_user,
+        }
+        self.wait_for_completion = wait_for_completion
+        self.poll_interval = validation.check_positive_number("poll_interval", poll_interval)
+        self.timeout = validation.check_positive_number("timeout", timeout, allow_none=True)
+        self.globus_conn_id = globus_conn_id
+
+        self._check_item_arguments()
+        if isinstance(items, list):
+            validation.check_transfer_items(items)
+        for name in ("source_path", "destination_path"):
+            if getattr(self, name) is not None:
+                validation.check_path(name, getattr(self, name))
+
+    def _check_item_arguments(self) -> None:
+        single = self.source_path is not None or self.destination_path is not None
+        if self.items is not None and single:
+            raise GlobusInputError(
+                f"Task {self.task_id!r} sets both items and source_path/destination_path: "
+                "pass either one item through the paths or a list through items."
+            )
+        if self.items is None and (self.source_path is None or self.destination_path is None):
+            raise GlobusInputError(
+                f"Task {self.task_id!r} has nothing to transfer: set source_path and "
+                "destination_path, or items."
+            )
+        if self.items is not None and self.recursive is not None:
+            raise GlobusInputError(
+                f"Task {self.task_id!r} sets recursive={self.recursive!r} with items: "
+                "give 'recursive' in each item instead."
+            )
+
+    @cached_property
+    def hook(self) -> GlobusHook:
+        """The Globus hook, built after the operator's fields are rendered."""
+        return GlobusHook(globus_conn_id=self.globus_conn_id)
+
+    def build_transfer_data(self, *, submission_id: str | None = None) -> globus_sdk.TransferData:
+        """Check the rendered arguments and build the transfer task document.
+
+        :raises GlobusInputError: a rendered value is invalid
+        """
+        if self.items is not None:
+            items = validation.check_transfer_items(self.items)
+        else:
+            items = [
+                {
+                    "source_path": validation.check_path("source_path", self.source_path),
+                    "destination_path": validation.check_path(
+                        "destination_path", self.destination_path
+                    ),
+                    "recursive": self.recursive,
+                }
+            ]
+            validation.check_transfer_items(items)
+
+        options = dict(self.options, sync_level=self.sync_level)
+        return build_transfer_data(
+            source_endpoint=validation.check_collection_id("source_endpoint", self.source_endpoint),
+            destination_endpoint=validation.check_collection_id(
+                "destination_endpoint", self.destination_endpoint
+            ),
+            items=items,
+            label=validation.check_label("transfer_label", self.transfer_label),
+            deadline=self.deadline,
+            filter_rules=self.filter_rules,
+            submission_id=submission_id,
+            options={name: options[name] for name in TRANSFER_OPTIONS if name in options},
+        )
+
+    def execute(self, context: Context) -> str:
+        data = self.build_transfer_data()
+        client = self.hook.transfer_client
+
+        result = client.submit_transfer(data)
+        globus_task_id = result["task_id"]
+        self.log.info(
+            "Submitted Globus transfer task %s (%s, submission id %s)",
+            globus_task_id,
+            result["code"],
+            data["submission_id"],
+        )
+
+        task_url = self.hook.task_url(globus_task_id)
+        context["ti"].xcom_push(key="globus_task_id", value=globus_task_id)
+        context["ti"].xcom_push(key="globus_task_url", value=task_url)
+        self.log.info("Follow the task in the Globus web app: %s", task_url)
+
+        if not self.wait_for_completion:
+            return globus_task_id
+
+        task, outcome = wait_for_task(
+            client,
+            globus_task_id,
+            poll_interval=self.poll_interval,
+            timeout=self.timeout,
+            logger=self.log,
+        )
+        raise_for_outcome(outcome, globus_task_id=globus_task_id, status=task["status"])
+
+        summary = summarize(task)
+        context["ti"].xcom_push(key="globus_task_summary", value=summary)
+        self.log.info("%s", outcome.message)
+        return globus_task_id

@@ -1,0 +1,197 @@
+"""Outcome rules: what a Globus task's state means for the Airflow task.
+
+The operators, the sensor and the trigger all decide through :func:`evaluate`
+and report through :func:`raise_for_outcome`, so a state means the same thing
+wherever it is seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from globus_airflow.exceptions import GlobusTaskError, GlobusTaskFatalError
+
+TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
+
+NOT_RETRYABLE_CODES = frozenset(
+    {
+        "CANCELED",
+        "PERMISSION_DENIED",
+        "FILE_NOT_FOUND",
+        "INVALID_PATH_NAME",
+        "NOT_A_DIRECTORY",
+        "NOT_A_FILE",
+        "IS_A_DIRECTORY",
+        "IS_A_FILE",
+        "AMBIGUOUS_PATH",
+        "EXTERNAL_CHECKSUM_MISMATCH",
+    }
+)
+"""Error codes of a FAILED task that a resubmission cannot fix."""
+
+FIXES = {
+    "PERMISSION_DENIED": (
+        "grant the app's identity (<client id>@clients.auth.globus.org) access to the path "
+        "on the collection"
+    ),
+    "FILE_NOT_FOUND": "check that the source path exists on the source collection",
+    "QUOTA_EXCEEDED": "free space or raise the quota on the destination storage",
+    "NO_SPACE_LEFT": "free space on the destination storage",
+    "AUTH": "check the collection's authentication policy and the app's consents",
+    "NO_CREDENTIALS": "register credentials for the app on the collection's storage gateway",
+    "EXPIRED": "set a later deadline, or find out why the task made no progress",
+    "CANCELED": "resubmit the transfer if the cancel was not intended",
+    "EXTERNAL_CHECKSUM_MISMATCH": "check the external checksum given for the item",
+}
+"""The most likely fix for each Globus error code, quoted in failure messages."""
+
+
+class Verdict(enum.Enum):
+    """What the Airflow task should do after one look at a Globus task."""
+
+    WAIT = "wait"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    """Fail; Airflow's retries apply."""
+    FAILED_FATAL = "failed_fatal"
+    """Fail without retry."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """A verdict with the message and error code that explain it."""
+
+    verdict: Verdict
+    message: str
+    code: str | None = None
+
+
+def evaluate(task: Mapping[str, Any], events: Sequence[Mapping[str, Any]] = ()) -> Outcome:
+    """Decide what a Globus task document means for the Airflow task.
+
+    :param task: the task document from ``get_task``
+    :param events: the task's newest error events, newest first, used to
+        explain a failure
+    """
+    task_id = task["task_id"]
+    status = task["status"]
+
+    if status == "SUCCEEDED":
+        return Outcome(Verdict.SUCCEEDED, f"Globus task {task_id} succeeded: {summary_line(task)}")
+
+    if status == "FAILED":
+        fatal = task.get("fatal_error") or {}
+        code = fatal.get("code")
+        message = (
+            f"Globus task {task_id} failed with {code or 'no error code'}: "
+            f"{fatal.get('description') or 'no description'}."
+        )
+        message += _fix_sentence(code) + _events_paragraph(events)
+        verdict = Verdict.FAILED_FATAL if code in NOT_RETRYABLE_CODES else Verdict.FAILED
+        return Outcome(verdict, message, code)
+
+    if status == "INACTIVE":
+        code = task.get("nice_status")
+        message = (
+            f"Globus task {task_id} is INACTIVE ({code}: "
+            f"{task.get('nice_status_short_description') or 'no description'}) and will not "
+            "continue until someone acts on it."
+        )
+        message += _fix_sentence(code) + _events_paragraph(events)
+        return Outcome(Verdict.FAILED, message, code)
+
+    return Outcome(Verdict.WAIT, f"Globus task {task_id} is {status}", task.get("nice_status"))
+
+
+def raise_for_outcome(outcome: Outcome, *, globus_task_id: str, status: str) -> None:
+    """Raise the exception that matches a failed outcome; do nothing otherwise."""
+    if outcome.verdict is Verdict.FAILED_FATAL:
+        raise GlobusTaskFatalError(
+            outcome.message, globus_task_id=globus_task_id, status=status, code=outcome.code
+        )
+    if outcome.verdict is Verdict.FAILED:
+        raise GlobusTaskError(
+            outcome.message, globus_task_id=globus_task_id, status=status, code=outcome.code
+        )
+
+
+def summarize(task: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the counters of a finished task as a JSON-ready dict for XCom."""
+    duration = _duration_seconds(task)
+    bytes_transferred = task.get("bytes_transferred") or 0
+    rate = task.get("effective_bytes_per_second")
+    if rate is None and duration:
+        rate = bytes_transferred / duration
+    return {
+        "globus_task_id": task["task_id"],
+        "status": task["status"],
+        "files_transferred": task.get("files_transferred") or 0,
+        "files_skipped": task.get("files_skipped") or 0,
+        "directories": task.get("directories") or 0,
+        "files": task.get("files") or 0,
+        "bytes_transferred": bytes_transferred,
+        "duration_seconds": duration,
+        "effective_bytes_per_second": rate,
+    }
+
+
+def summary_line(task: Mapping[str, Any]) -> str:
+    """Describe a task's counters in one short sentence fragment."""
+    summary = summarize(task)
+    return (
+        f"{summary['files_transferred']} files and {summary['directories']} directories "
+        f"transferred, {summary['files_skipped']} files skipped, "
+        f"{summary['bytes_transferred']} bytes"
+    )
+
+
+def describe_event(event: Mapping[str, Any]) -> str:
+    """Describe an error event as ``CODE path: description``.
+
+    The event's ``details`` may be plain text or a JSON string; a path is
+    taken from the JSON form's ``context`` when it has one.
+    """
+    path = None
+    details = event.get("details")
+    if isinstance(details, str) and details.startswith("{"):
+        try:
+            parsed = json.loads(details)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            context = parsed.get("context") or [{}]
+            if isinstance(context, list) and context and isinstance(context[0], dict):
+                path = context[0].get("path")
+    parts = [event.get("code") or "UNKNOWN"]
+    if path:
+        parts.append(str(path))
+    return f"{' '.join(parts)}: {event.get('description') or details or ''}".strip()
+
+
+def _fix_sentence(code: str | None) -> str:
+    fix = FIXES.get(code or "")
+    return f" Likely fix: {fix}." if fix else ""
+
+
+def _events_paragraph(events: Sequence[Mapping[str, Any]]) -> str:
+    if not events:
+        return ""
+    lines = "\n".join(f"  - {describe_event(event)}" for event in events)
+    return f"\nNewest error events:\n{lines}"
+
+
+def _duration_seconds(task: Mapping[str, Any]) -> float | None:
+    start, end = task.get("request_time"), task.get("completion_time")
+    if not start or not end:
+        return None
+    try:
+        started = datetime.datetime.fromisoformat(start)
+        ended = datetime.datetime.fromisoformat(end)
+    except ValueError:
+        return None
+    return max((ended - started).total_seconds(), 0.0)
