@@ -59,9 +59,19 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {
                 "integration-name": "Globus Transfer",
-                "python-modules": ["globus_airflow.operators.transfer"],
+                "python-modules": [
+                    "globus_airflow.operators.base",
+                    "globus_airflow.operators.transfer",
+                ],
             }
         ],
+        "triggers": [
+            {
+                "integration-name": "Globus Transfer",
+                "python-modules": ["globus_airflow.triggers.task"],
+            }
+        ],
+        "extra-links": ["globus_airflow.links.task.GlobusTaskLink"],
         "connection-types": [
             {
                 "connection-type": "globus",

@@ -4,27 +4,18 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.providers.common.compat.sdk import BaseOperator
 from globus_airflow.exceptions import GlobusInputError
-from globus_airflow.hooks.globus import GlobusHook
+from globus_airflow.operators.base import GlobusBaseTaskOperator
 from globus_airflow.utils import validation
-from globus_airflow.utils.outcome import raise_for_outcome, summarize
 from globus_airflow.utils.task_documents import TRANSFER_OPTIONS, build_transfer_data
-from globus_airflow.utils.waiting import wait_for_task
 
 if TYPE_CHECKING:
     import globus_sdk
 
-    from airflow.providers.common.compat.sdk import Context
 
-DEFAULT_POLL_INTERVAL = 15.0
-"""Seconds between status reads while waiting; one read is one Transfer API request."""
-
-
-class GlobusTransferOperator(BaseOperator):
+class GlobusTransferOperator(GlobusBaseTaskOperator):
     """Submit a Globus transfer task and, by default, wait until it succeeds.
 
     Give either ``source_path`` and ``destination_path`` (one item) or
@@ -32,9 +23,14 @@ class GlobusTransferOperator(BaseOperator):
     collection root and ``/~/`` its default directory. A ``None`` option is
     left out of the task document so that Globus applies its own default.
 
-    Only a SUCCEEDED task is a success. A FAILED or INACTIVE task raises
-    :class:`~globus_airflow.exceptions.GlobusTaskError`, and passing
-    ``timeout`` raises :class:`~globus_airflow.exceptions.GlobusTaskTimeoutError`.
+    Only a SUCCEEDED task is a success. A FAILED or INACTIVE task, or one
+    stalled by a fault that needs a human, raises
+    :class:`~globus_airflow.exceptions.GlobusTaskError`; passing ``timeout``
+    cancels the Globus task and raises
+    :class:`~globus_airflow.exceptions.GlobusTaskTimeoutError`. The waiting
+    arguments (``wait_for_completion``, ``poll_interval``, ``timeout``,
+    ``stall_timeout``, ``deferrable``, ``cancel_on_kill`` and the rest) are
+    described on :class:`~globus_airflow.operators.base.GlobusBaseTaskOperator`.
 
     :param source_endpoint: UUID of the source collection (templated)
     :param destination_endpoint: UUID of the destination collection (templated)
@@ -64,12 +60,6 @@ class GlobusTransferOperator(BaseOperator):
     :param filter_rules: list of dicts with ``name`` (a glob), optional ``method``
         (``include`` or ``exclude``, default ``exclude``) and ``type``
         (``file`` or ``dir``), applied in order to recursive items
-    :param wait_for_completion: wait for the task to finish; when false the
-        operator returns right after submitting
-    :param poll_interval: seconds between status reads, 15 by default
-    :param timeout: seconds to wait in all; ``None`` (the default) waits until
-        Globus ends the task, at the latest at its deadline
-    :param globus_conn_id: the Airflow connection of type ``globus``
     :return: the Globus task id, which Airflow stores as the return value XCom
     """
 
@@ -83,7 +73,6 @@ class GlobusTransferOperator(BaseOperator):
         "globus_conn_id",
     )
     template_fields_renderers = {"items": "json"}
-    ui_color = "#c9e4f6"
 
     def __init__(
         self,
@@ -109,10 +98,6 @@ class GlobusTransferOperator(BaseOperator):
         source_local_user: str | None = None,
         destination_local_user: str | None = None,
         filter_rules: list[dict[str, Any]] | None = None,
-        wait_for_completion: bool = True,
-        poll_interval: float = DEFAULT_POLL_INTERVAL,
-        timeout: float | None = None,
-        globus_conn_id: str = GlobusHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -141,10 +126,6 @@ class GlobusTransferOperator(BaseOperator):
             "source_local_user": source_local_user,
             "destination_local_user": destination_local_user,
         }
-        self.wait_for_completion = wait_for_completion
-        self.poll_interval = validation.check_positive_number("poll_interval", poll_interval)
-        self.timeout = validation.check_positive_number("timeout", timeout, allow_none=True)
-        self.globus_conn_id = globus_conn_id
 
         self._check_item_arguments()
         if isinstance(items, list):
@@ -170,11 +151,6 @@ class GlobusTransferOperator(BaseOperator):
                 f"Task {self.task_id!r} sets recursive={self.recursive!r} with items: "
                 "give 'recursive' in each item instead."
             )
-
-    @cached_property
-    def hook(self) -> GlobusHook:
-        """The Globus hook, built after the operator's fields are rendered."""
-        return GlobusHook(globus_conn_id=self.globus_conn_id)
 
     def build_transfer_data(self, *, submission_id: str | None = None) -> globus_sdk.TransferData:
         """Check the rendered arguments and build the transfer task document.
@@ -209,37 +185,10 @@ class GlobusTransferOperator(BaseOperator):
             options={name: options[name] for name in TRANSFER_OPTIONS if name in options},
         )
 
-    def execute(self, context: Context) -> str:
-        data = self.build_transfer_data()
-        client = self.hook.transfer_client
+    def build_document(self) -> globus_sdk.TransferData:
+        return self.build_transfer_data()
 
-        result = client.submit_transfer(data)
-        globus_task_id = result["task_id"]
-        self.log.info(
-            "Submitted Globus transfer task %s (%s, submission id %s)",
-            globus_task_id,
-            result["code"],
-            data["submission_id"],
-        )
-
-        task_url = self.hook.task_url(globus_task_id)
-        context["ti"].xcom_push(key="globus_task_id", value=globus_task_id)
-        context["ti"].xcom_push(key="globus_task_url", value=task_url)
-        self.log.info("Follow the task in the Globus web app: %s", task_url)
-
-        if not self.wait_for_completion:
-            return globus_task_id
-
-        task, outcome = wait_for_task(
-            client,
-            globus_task_id,
-            poll_interval=self.poll_interval,
-            timeout=self.timeout,
-            logger=self.log,
-        )
-        raise_for_outcome(outcome, globus_task_id=globus_task_id, status=task["status"])
-
-        summary = summarize(task)
-        context["ti"].xcom_push(key="globus_task_summary", value=summary)
-        self.log.info("%s", outcome.message)
-        return globus_task_id
+    def submit_document(
+        self, client: globus_sdk.TransferClient, document: globus_sdk.TransferData
+    ) -> globus_sdk.GlobusHTTPResponse:
+        return client.submit_transfer(document)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from globus_airflow.exceptions import GlobusTaskError, GlobusTaskFatalError
+from globus_airflow.utils.stall import DEFAULT_STALL_TIMEOUT, fault_code, needs_human
 
 TERMINAL_STATUSES = frozenset({"SUCCEEDED", "FAILED"})
 
@@ -46,6 +47,10 @@ FIXES = {
     "NO_CREDENTIALS": "register credentials for the app on the collection's storage gateway",
     "EXPIRED": "set a later deadline, or find out why the task made no progress",
     "CANCELED": "resubmit the transfer if the cancel was not intended",
+    "PAUSED": "ask the collection's administrator why the task was paused and to resume it",
+    "ACL_CHANGED": "restore the app's access rule on the collection",
+    "NOT_A_DIRECTORY": "check the item's paths and its 'recursive' flag",
+    "IS_A_DIRECTORY": "check the item's paths and its 'recursive' flag",
     "EXTERNAL_CHECKSUM_MISMATCH": "check the external checksum given for the item",
 }
 """The most likely fix for each Globus error code, quoted in failure messages."""
@@ -64,19 +69,32 @@ class Verdict(enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """A verdict with the message and error code that explain it."""
+    """A verdict with the message and error code that explain it.
+
+    A WAIT outcome with a ``code`` is a task that is faulting but not yet
+    given up on; the waiting code logs it as a warning.
+    """
 
     verdict: Verdict
     message: str
     code: str | None = None
 
 
-def evaluate(task: Mapping[str, Any], events: Sequence[Mapping[str, Any]] = ()) -> Outcome:
+def evaluate(
+    task: Mapping[str, Any],
+    events: Sequence[Mapping[str, Any]] = (),
+    *,
+    stalled_for: float = 0.0,
+    stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
+) -> Outcome:
     """Decide what a Globus task document means for the Airflow task.
 
     :param task: the task document from ``get_task``
     :param events: the task's newest error events, newest first, used to
         explain a failure
+    :param stalled_for: seconds since the task last made progress
+    :param stall_timeout: seconds without progress after which a fault that
+        needs a human fails the wait; ``None`` waits for the Globus deadline
     """
     task_id = task["task_id"]
     status = task["status"]
@@ -105,7 +123,49 @@ def evaluate(task: Mapping[str, Any], events: Sequence[Mapping[str, Any]] = ()) 
         message += _fix_sentence(code) + _events_paragraph(events)
         return Outcome(Verdict.FAILED, message, code)
 
-    return Outcome(Verdict.WAIT, f"Globus task {task_id} is {status}", task.get("nice_status"))
+    return _evaluate_active(task, events, stalled_for=stalled_for, stall_timeout=stall_timeout)
+
+
+def _evaluate_active(
+    task: Mapping[str, Any],
+    events: Sequence[Mapping[str, Any]],
+    *,
+    stalled_for: float,
+    stall_timeout: float | None,
+) -> Outcome:
+    task_id = task["task_id"]
+    code = fault_code(task)
+    if code is None:
+        return Outcome(Verdict.WAIT, f"Globus task {task_id} is {task['status']}")
+
+    description = task.get("nice_status_short_description") or "no description"
+    if not needs_human(code):
+        return Outcome(
+            Verdict.WAIT,
+            f"Globus task {task_id} hit a transient fault ({code}: {description}); "
+            "Globus keeps retrying.",
+            code,
+        )
+
+    if stall_timeout is None or stalled_for < stall_timeout:
+        return Outcome(
+            Verdict.WAIT,
+            f"Globus task {task_id} is stalled by {code} ({description}) and has made no "
+            f"progress for {stalled_for:.0f} s; it will not recover without a fix.",
+            code,
+        )
+
+    message = (
+        f"Globus task {task_id} made no progress for {stalled_for:.0f} s "
+        f"(stall_timeout={stall_timeout:.0f} s) because of {code}: {description}."
+    )
+    message += _fix_sentence(code)
+    message += (
+        " The Globus task is still ACTIVE: fix the cause and clear this Airflow task to "
+        "resume waiting on it, or cancel it in the Globus web app."
+    )
+    message += _events_paragraph(events)
+    return Outcome(Verdict.FAILED_FATAL, message, code)
 
 
 def raise_for_outcome(outcome: Outcome, *, globus_task_id: str, status: str) -> None:
@@ -195,3 +255,27 @@ def _duration_seconds(task: Mapping[str, Any]) -> float | None:
     except ValueError:
         return None
     return max((ended - started).total_seconds(), 0.0)
+
+
+EVENT_VERDICTS = {
+    "success": Verdict.SUCCEEDED,
+    "failed": Verdict.FAILED,
+    "failed_fatal": Verdict.FAILED_FATAL,
+}
+
+
+def check_trigger_event(event: Any) -> dict[str, Any]:
+    """Check that a trigger event has the shape :class:`GlobusTaskTrigger` yields.
+
+    :raises GlobusError: the event is missing or malformed, which means the
+        task was resumed by something other than the trigger
+    """
+    from globus_airflow.exceptions import GlobusError
+
+    required = ("status", "message", "globus_task_id")
+    if not isinstance(event, Mapping) or any(key not in event for key in required):
+        raise GlobusError(
+            f"Resumed with an invalid trigger event {event!r}: expected a dict with "
+            f"{', '.join(required)}."
+        )
+    return dict(event)

@@ -1,4 +1,9 @@
-"""The blocking wait on a Globus task, used in the worker by operators and sensors."""
+"""Reading a Globus task until it ends: one poll, and the blocking wait built on it.
+
+:class:`TaskPoller` is what the operators and sensors run in the worker and
+what the trigger runs in a thread of the triggerer, so all of them judge a
+task by the same rules and log the same progress lines.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import globus_sdk
 from globus_airflow.exceptions import GlobusTaskTimeoutError
 from globus_airflow.utils.outcome import Outcome, Verdict, evaluate
 from globus_airflow.utils.progress import ProgressReporter
+from globus_airflow.utils.stall import DEFAULT_STALL_TIMEOUT, StallMonitor
 
 ERROR_EVENT_LIMIT = 5
 """How many of the newest error events a failure message quotes."""
@@ -27,25 +33,68 @@ def newest_error_events(
     return [dict(event) for event in response]
 
 
-def check_task(
-    client: globus_sdk.TransferClient, globus_task_id: str
-) -> tuple[dict[str, Any], Outcome]:
-    """Read a task once and evaluate it; error events are fetched only for a failure."""
-    task = dict(client.get_task(globus_task_id))
-    outcome = evaluate(task)
-    if outcome.verdict in (Verdict.FAILED, Verdict.FAILED_FATAL):
-        outcome = evaluate(task, newest_error_events(client, globus_task_id))
-    return task, outcome
+class TaskPoller:
+    """Read one Globus task on demand and judge it by the outcome rules.
+
+    :param client: an authorized Transfer client
+    :param globus_task_id: the task to read
+    :param logger: receives progress lines at INFO and fault warnings
+    :param stall_timeout: seconds without progress after which a fault that
+        needs a human fails the wait; ``None`` waits for the Globus deadline
+    :param heartbeat_interval: seconds between "unchanged" lines; ``None`` for none
+    :param clock: monotonic clock in seconds, replaceable in tests
+    """
+
+    def __init__(
+        self,
+        client: globus_sdk.TransferClient,
+        globus_task_id: str,
+        *,
+        logger: logging.Logger,
+        stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
+        heartbeat_interval: float | None = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.globus_task_id = globus_task_id
+        self._logger = logger
+        self._stall_timeout = stall_timeout
+        self._monitor = StallMonitor(clock=clock)
+        self._reporter = ProgressReporter(logger, heartbeat_interval=heartbeat_interval, clock=clock)
+        self._last_fault: str | None = None
+
+    def poll(self) -> tuple[dict[str, Any], Outcome]:
+        """Read the task once and return it with its outcome.
+
+        Error events are fetched only when the outcome is a failure, to
+        explain it, so a healthy poll costs one request.
+        """
+        task = dict(self.client.get_task(self.globus_task_id))
+        stalled_for = self._monitor.observe(task)
+        outcome = evaluate(task, stalled_for=stalled_for, stall_timeout=self._stall_timeout)
+
+        if outcome.verdict in (Verdict.FAILED, Verdict.FAILED_FATAL):
+            events = newest_error_events(self.client, self.globus_task_id)
+            outcome = evaluate(
+                task, events, stalled_for=stalled_for, stall_timeout=self._stall_timeout
+            )
+
+        self._reporter.report(task)
+        self._warn_on_new_fault(outcome)
+        return task, outcome
+
+    def _warn_on_new_fault(self, outcome: Outcome) -> None:
+        fault = outcome.code if outcome.verdict is Verdict.WAIT else None
+        if fault is not None and fault != self._last_fault:
+            self._logger.warning("%s", outcome.message)
+        self._last_fault = fault
 
 
 def wait_for_task(
-    client: globus_sdk.TransferClient,
-    globus_task_id: str,
+    poller: TaskPoller,
     *,
     poll_interval: float,
     timeout: float | None,
-    logger: logging.Logger,
-    heartbeat_interval: float | None = 300.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> tuple[dict[str, Any], Outcome]:
@@ -57,12 +106,10 @@ def wait_for_task(
     :return: the last task document and its outcome
     :raises GlobusTaskTimeoutError: the timeout passed first
     """
-    reporter = ProgressReporter(logger, heartbeat_interval=heartbeat_interval, clock=clock)
     deadline = None if timeout is None else clock() + timeout
 
     while True:
-        task, outcome = check_task(client, globus_task_id)
-        reporter.report(task)
+        task, outcome = poller.poll()
         if outcome.verdict is not Verdict.WAIT:
             return task, outcome
 
@@ -71,9 +118,9 @@ def wait_for_task(
             remaining = deadline - clock()
             if remaining <= 0:
                 raise GlobusTaskTimeoutError(
-                    f"Globus task {globus_task_id} is still {task['status']} after the "
-                    f"timeout of {timeout} s.",
-                    globus_task_id=globus_task_id,
+                    f"Globus task {poller.globus_task_id} is still {task['status']} after the "
+                    f"timeout of {timeout:g} s.",
+                    globus_task_id=poller.globus_task_id,
                     status=task["status"],
                 )
             pause = min(pause, remaining)

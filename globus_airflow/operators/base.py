@@ -1,0 +1,234 @@
+"""Shared machinery of operators that submit a Globus task and wait for it."""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.common.compat.sdk import BaseOperator, conf
+from globus_airflow.exceptions import GlobusError, GlobusTaskTimeoutError
+from globus_airflow.hooks.globus import GlobusHook
+from globus_airflow.links.task import TASK_ID_XCOM_KEY, TASK_URL_XCOM_KEY, GlobusTaskLink
+from globus_airflow.triggers.task import GlobusTaskTrigger
+from globus_airflow.utils import validation
+from globus_airflow.utils.cancel import cancel_task
+from globus_airflow.utils.outcome import (
+    EVENT_VERDICTS,
+    Outcome,
+    Verdict,
+    check_trigger_event,
+    raise_for_outcome,
+    summarize,
+)
+from globus_airflow.utils.stall import DEFAULT_STALL_TIMEOUT
+from globus_airflow.utils.waiting import TaskPoller, wait_for_task
+
+if TYPE_CHECKING:
+    import globus_sdk
+
+    from airflow.providers.common.compat.sdk import Context
+
+DEFAULT_POLL_INTERVAL = 15.0
+"""Seconds between status reads while waiting; one read is one Transfer API request."""
+
+DEFAULT_HEARTBEAT_INTERVAL = 300.0
+"""Seconds between "unchanged" log lines while a task makes no visible progress."""
+
+SUMMARY_XCOM_KEY = "globus_task_summary"
+"""XCom key of the finished task's counters."""
+
+
+class GlobusBaseTaskOperator(BaseOperator):
+    """Submit one Globus task and wait for it, in the worker or in the triggerer.
+
+    Subclasses build the task document and submit it; this class owns the
+    rest: the XComs pushed before waiting, the blocking and deferred waits,
+    the outcome rules, timeouts and the cancel on kill.
+
+    :param wait_for_completion: wait for the task to end; when false the
+        operator returns right after submitting
+    :param poll_interval: seconds between status reads, 15 by default
+    :param timeout: seconds to wait in all, counted from submission;
+        ``None`` (the default) waits until Globus ends the task
+    :param stall_timeout: seconds without progress, under a fault that needs
+        a human (such as PERMISSION_DENIED or FILE_NOT_FOUND), before the
+        Airflow task fails; 1800 by default, ``None`` waits for the Globus deadline
+    :param heartbeat_interval: seconds between "unchanged" log lines, 300 by default
+    :param deferrable: wait in the triggerer instead of a worker slot; the
+        default comes from Airflow's ``[operators] default_deferrable``
+    :param cancel_on_kill: cancel the Globus task when the Airflow task is
+        killed, marked or cleared while waiting
+    :param cancel_on_timeout: cancel the Globus task when ``timeout`` passes
+    :param globus_conn_id: the Airflow connection of type ``globus``
+    """
+
+    operator_extra_links = (GlobusTaskLink(),)
+    ui_color = "#c9e4f6"
+
+    def __init__(
+        self,
+        *,
+        wait_for_completion: bool = True,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | None = None,
+        stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
+        heartbeat_interval: float | None = DEFAULT_HEARTBEAT_INTERVAL,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        cancel_on_kill: bool = True,
+        cancel_on_timeout: bool = True,
+        globus_conn_id: str = GlobusHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.wait_for_completion = wait_for_completion
+        self.poll_interval = validation.check_positive_number("poll_interval", poll_interval)
+        self.timeout = validation.check_positive_number("timeout", timeout, allow_none=True)
+        self.stall_timeout = validation.check_positive_number(
+            "stall_timeout", stall_timeout, allow_none=True
+        )
+        self.heartbeat_interval = validation.check_positive_number(
+            "heartbeat_interval", heartbeat_interval, allow_none=True
+        )
+        self.deferrable = deferrable
+        self.cancel_on_kill = cancel_on_kill
+        self.cancel_on_timeout = cancel_on_timeout
+        self.globus_conn_id = globus_conn_id
+        self._globus_task_id: str | None = None
+
+    @cached_property
+    def hook(self) -> GlobusHook:
+        """The Globus hook, built after the operator's fields are rendered."""
+        return GlobusHook(globus_conn_id=self.globus_conn_id)
+
+    def build_document(self) -> dict[str, Any]:
+        """Check the rendered arguments and build the task document, without a request."""
+        raise NotImplementedError
+
+    def submit_document(
+        self, client: globus_sdk.TransferClient, document: Any
+    ) -> globus_sdk.GlobusHTTPResponse:
+        """Send the task document to Globus and return the submission result."""
+        raise NotImplementedError
+
+    def execute(self, context: Context) -> str:
+        document = self.build_document()
+        client = self.hook.transfer_client
+        submitted_at = time.time()
+
+        document["submission_id"] = client.get_submission_id()["value"]
+        result = self.submit_document(client, document)
+        globus_task_id = result["task_id"]
+        self._globus_task_id = globus_task_id
+        self.log.info(
+            "Submitted Globus task %s (%s, submission id %s)",
+            globus_task_id,
+            result["code"],
+            document["submission_id"],
+        )
+        self._push_task_reference(context, globus_task_id)
+
+        if not self.wait_for_completion:
+            return globus_task_id
+        return self.wait(context, globus_task_id, started_at=submitted_at)
+
+    def wait(self, context: Context, globus_task_id: str, *, started_at: float) -> str:
+        """Wait for a submitted task: check once, then block or defer."""
+        poller = self._poller(globus_task_id)
+        task, outcome = poller.poll()
+        if outcome.verdict is not Verdict.WAIT:
+            return self._finish(context, task, outcome)
+
+        end_time = None if self.timeout is None else started_at + self.timeout
+        if self.deferrable:
+            self.defer(
+                trigger=GlobusTaskTrigger(
+                    globus_task_id=globus_task_id,
+                    globus_conn_id=self.globus_conn_id,
+                    poll_interval=self.poll_interval,
+                    end_time=end_time,
+                    stall_timeout=self.stall_timeout,
+                    heartbeat_interval=self.heartbeat_interval,
+                    cancel_on_kill=self.cancel_on_kill,
+                ),
+                method_name="execute_complete",
+                # The trigger enforces the timeout itself, so that the Globus task is
+                # cancelled; a deferral timeout would skip execute_complete.
+                timeout=None,
+            )
+
+        remaining = None if end_time is None else max(end_time - time.time(), 0.001)
+        try:
+            task, outcome = wait_for_task(
+                poller, poll_interval=self.poll_interval, timeout=remaining
+            )
+        except GlobusTaskTimeoutError:
+            self._cancel_after_timeout(globus_task_id)
+            raise
+        return self._finish(context, task, outcome)
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
+        """Resume after the trigger fired and apply the outcome rules to its event."""
+        event = check_trigger_event(event)
+        globus_task_id = event["globus_task_id"]
+        self._globus_task_id = globus_task_id
+        status = event["status"]
+
+        if status in EVENT_VERDICTS:
+            outcome = Outcome(EVENT_VERDICTS[status], event["message"], event.get("code"))
+            raise_for_outcome(
+                outcome, globus_task_id=globus_task_id, status=event.get("task_status")
+            )
+            self._push_summary(context, event.get("summary"))
+            self.log.info("%s", event["message"])
+            return globus_task_id
+
+        if status == "timeout":
+            self._cancel_after_timeout(globus_task_id)
+            raise GlobusTaskTimeoutError(
+                f"{event['message']} (timeout={self.timeout} s)",
+                globus_task_id=globus_task_id,
+                status=event.get("task_status"),
+            )
+        raise GlobusError(event["message"])
+
+    def on_kill(self) -> None:
+        if not self.cancel_on_kill or self._globus_task_id is None:
+            return
+        self.log.info("Airflow task killed: cancelling Globus task %s", self._globus_task_id)
+        cancel_task(self.hook.transfer_client, self._globus_task_id, self.log)
+
+    def _poller(self, globus_task_id: str) -> TaskPoller:
+        return TaskPoller(
+            self.hook.transfer_client,
+            globus_task_id,
+            logger=self.log,
+            stall_timeout=self.stall_timeout,
+            heartbeat_interval=self.heartbeat_interval,
+        )
+
+    def _push_task_reference(self, context: Context, globus_task_id: str) -> None:
+        task_url = self.hook.task_url(globus_task_id)
+        context["ti"].xcom_push(key=TASK_ID_XCOM_KEY, value=globus_task_id)
+        context["ti"].xcom_push(key=TASK_URL_XCOM_KEY, value=task_url)
+        self.log.info("Follow Globus task %s in the web app: %s", globus_task_id, task_url)
+
+    def _finish(self, context: Context, task: dict[str, Any], outcome: Outcome) -> str:
+        raise_for_outcome(outcome, globus_task_id=task["task_id"], status=task["status"])
+        self._push_summary(context, summarize(task))
+        self.log.info("%s", outcome.message)
+        return task["task_id"]
+
+    def _push_summary(self, context: Context, summary: dict[str, Any] | None) -> None:
+        if summary is not None:
+            context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary)
+
+    def _cancel_after_timeout(self, globus_task_id: str) -> None:
+        if self.cancel_on_timeout:
+            self.log.warning("Timeout passed: cancelling Globus task %s", globus_task_id)
+            cancel_task(self.hook.transfer_client, globus_task_id, self.log)
+        else:
+            self.log.warning(
+                "Timeout passed; Globus task %s keeps running (cancel_on_timeout=False)",
+                globus_task_id,
+            )
