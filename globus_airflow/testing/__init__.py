@@ -1,0 +1,15 @@
+"""A local Globus Auth and Transfer service for demos, tests and offline DAG runs.
+
+>>> from globus_airflow.testing import LocalGlobusService
+>>> with LocalGlobusService(collections={"source": "/tmp/a", "destination": "/tmp/b"}) as service:
+...     conn_json = service.connection_json()
+
+Run it from a shell with ``python -m globus_airflow.testing serve --collection NAME=DIR``.
+"""
+
+from __future__ import annotations
+
+from globus_airflow.testing.service import LocalGlobusService
+from globus_airflow.testing.state import COLLECTION_NAMESPACE, ServiceStats, collection_id_for
+
+__all__ = ["COLLECTION_NAMESPACE", "LocalGlobusService", "ServiceStats", "collection_id_for"]
