@@ -57,6 +57,7 @@ with DAG(
         deadline=datetime.timedelta(hours=12),
         poll_interval=2,
         retries=1,
+        retry_delay=datetime.timedelta(seconds=30),
     )
 
     @task

@@ -65,6 +65,12 @@ def get_provider_info() -> dict[str, Any]:
                 ],
             }
         ],
+        "sensors": [
+            {
+                "integration-name": "Globus Transfer",
+                "python-modules": ["globus_airflow.sensors.task"],
+            }
+        ],
         "triggers": [
             {
                 "integration-name": "Globus Transfer",

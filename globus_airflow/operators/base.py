@@ -6,27 +6,28 @@ import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+import globus_sdk
+
 from airflow.providers.common.compat.sdk import BaseOperator, conf
-from globus_airflow.exceptions import GlobusError, GlobusTaskTimeoutError
+from globus_airflow.exceptions import GlobusTaskTimeoutError
 from globus_airflow.hooks.globus import GlobusHook
 from globus_airflow.links.task import TASK_ID_XCOM_KEY, TASK_URL_XCOM_KEY, GlobusTaskLink
 from globus_airflow.triggers.task import GlobusTaskTrigger
 from globus_airflow.utils import validation
 from globus_airflow.utils.cancel import cancel_task
 from globus_airflow.utils.outcome import (
-    EVENT_VERDICTS,
     Outcome,
     Verdict,
-    check_trigger_event,
+    evaluate,
     raise_for_outcome,
+    resolve_trigger_event,
     summarize,
 )
 from globus_airflow.utils.stall import DEFAULT_STALL_TIMEOUT
+from globus_airflow.utils.submissions import PriorTask, SubmissionTracker, label_with_key
 from globus_airflow.utils.waiting import TaskPoller, wait_for_task
 
 if TYPE_CHECKING:
-    import globus_sdk
-
     from airflow.providers.common.compat.sdk import Context
 
 DEFAULT_POLL_INTERVAL = 15.0
@@ -65,6 +66,8 @@ class GlobusBaseTaskOperator(BaseOperator):
 
     operator_extra_links = (GlobusTaskLink(),)
     ui_color = "#c9e4f6"
+    globus_task_type = "TRANSFER"
+    """The Globus task type that the subclass submits: ``TRANSFER`` or ``DELETE``."""
 
     def __init__(
         self,
@@ -108,29 +111,79 @@ class GlobusBaseTaskOperator(BaseOperator):
     def submit_document(
         self, client: globus_sdk.TransferClient, document: Any
     ) -> globus_sdk.GlobusHTTPResponse:
-        """Send the task document to Globus and return the submission result."""
+        """Send the task document to Globus and return the submission result.
+
+        The document already carries its submission id, so a repeated call
+        returns ``Duplicate`` and the original task id.
+        """
         raise NotImplementedError
 
     def execute(self, context: Context) -> str:
         document = self.build_document()
         client = self.hook.transfer_client
-        submitted_at = time.time()
+        tracker = SubmissionTracker.from_context(client, context, task_type=self.globus_task_type)
+        label = document.get("label")
+        document["label"] = label_with_key(
+            None if label is globus_sdk.MISSING else label,
+            tracker.key,
+            default=f"Airflow {self.dag_id} {self.task_id}",
+        )
 
-        document["submission_id"] = client.get_submission_id()["value"]
+        prior = tracker.find_prior_task()
+        if prior is not None and prior.status != "FAILED":
+            return self._resume_prior_task(context, prior)
+        if prior is not None:
+            self.before_resubmit(prior)
+
+        submission_id = None if prior is not None else tracker.pending_submission_id()
+        submission_id = submission_id or tracker.new_submission_id()
+        document["submission_id"] = submission_id
+        submitted_at = time.time()
         result = self.submit_document(client, document)
+
         globus_task_id = result["task_id"]
+        tracker.record_task(globus_task_id)
         self._globus_task_id = globus_task_id
         self.log.info(
-            "Submitted Globus task %s (%s, submission id %s)",
+            "Submitted Globus task %s (%s, submission id %s, label %r)",
             globus_task_id,
             result["code"],
-            document["submission_id"],
+            submission_id,
+            document["label"],
         )
         self._push_task_reference(context, globus_task_id)
 
         if not self.wait_for_completion:
             return globus_task_id
         return self.wait(context, globus_task_id, started_at=submitted_at)
+
+    def before_resubmit(self, prior: PriorTask) -> None:
+        """Run before a FAILED task of an earlier try is submitted again; logs by default."""
+        self.log.warning(
+            "Globus task %s of an earlier try FAILED; submitting the task again",
+            prior.globus_task_id,
+        )
+
+    def _resume_prior_task(self, context: Context, prior: PriorTask) -> str:
+        globus_task_id = prior.globus_task_id
+        self._globus_task_id = globus_task_id
+        self._push_task_reference(context, globus_task_id)
+
+        if prior.status == "SUCCEEDED":
+            self.log.info(
+                "Globus task %s of an earlier try already SUCCEEDED; not submitting again",
+                globus_task_id,
+            )
+            return self._finish(context, prior.document, evaluate(prior.document))
+
+        self.log.info(
+            "Reattaching to Globus task %s (%s) submitted by an earlier try",
+            globus_task_id,
+            prior.status,
+        )
+        if not self.wait_for_completion:
+            return globus_task_id
+        return self.wait(context, globus_task_id, started_at=time.time())
 
     def wait(self, context: Context, globus_task_id: str, *, started_at: float) -> str:
         """Wait for a submitted task: check once, then block or defer."""
@@ -169,28 +222,21 @@ class GlobusBaseTaskOperator(BaseOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
         """Resume after the trigger fired and apply the outcome rules to its event."""
-        event = check_trigger_event(event)
+        event = resolve_trigger_event(event)
         globus_task_id = event["globus_task_id"]
         self._globus_task_id = globus_task_id
-        status = event["status"]
 
-        if status in EVENT_VERDICTS:
-            outcome = Outcome(EVENT_VERDICTS[status], event["message"], event.get("code"))
-            raise_for_outcome(
-                outcome, globus_task_id=globus_task_id, status=event.get("task_status")
-            )
-            self._push_summary(context, event.get("summary"))
-            self.log.info("%s", event["message"])
-            return globus_task_id
-
-        if status == "timeout":
+        if event["status"] == "timeout":
             self._cancel_after_timeout(globus_task_id)
             raise GlobusTaskTimeoutError(
-                f"{event['message']} (timeout={self.timeout} s)",
+                f"{event['message']} (timeout={self.timeout:g} s)",
                 globus_task_id=globus_task_id,
                 status=event.get("task_status"),
             )
-        raise GlobusError(event["message"])
+
+        self._push_summary(context, event.get("summary"))
+        self.log.info("%s", event["message"])
+        return globus_task_id
 
     def on_kill(self) -> None:
         if not self.cancel_on_kill or self._globus_task_id is None:

@@ -14,6 +14,8 @@ from globus_airflow.utils.task_documents import TRANSFER_OPTIONS, build_transfer
 if TYPE_CHECKING:
     import globus_sdk
 
+    from globus_airflow.utils.submissions import PriorTask
+
 
 class GlobusTransferOperator(GlobusBaseTaskOperator):
     """Submit a Globus transfer task and, by default, wait until it succeeds.
@@ -192,3 +194,14 @@ class GlobusTransferOperator(GlobusBaseTaskOperator):
         self, client: globus_sdk.TransferClient, document: globus_sdk.TransferData
     ) -> globus_sdk.GlobusHTTPResponse:
         return client.submit_transfer(document)
+
+    def before_resubmit(self, prior: PriorTask) -> None:
+        super().before_resubmit(prior)
+        level = self.sync_level
+        numeric = validation.SYNC_LEVELS.get(level, level) if isinstance(level, str) else level
+        if numeric is None or numeric < validation.SYNC_LEVELS["checksum"]:
+            self.log.warning(
+                "sync_level=%r: the failed task may have left partly written files at the "
+                "destination, and only sync_level='checksum' is sure to copy them again.",
+                level,
+            )

@@ -264,11 +264,13 @@ EVENT_VERDICTS = {
 }
 
 
-def check_trigger_event(event: Any) -> dict[str, Any]:
-    """Check that a trigger event has the shape :class:`GlobusTaskTrigger` yields.
+def resolve_trigger_event(event: Any) -> dict[str, Any]:
+    """Check an event from :class:`GlobusTaskTrigger` and raise for a failed or errored wait.
 
-    :raises GlobusError: the event is missing or malformed, which means the
-        task was resumed by something other than the trigger
+    :return: the event, when its ``status`` is ``success`` or ``timeout``;
+        the caller decides what a timeout means for it
+    :raises GlobusTaskError: the Globus task failed or stalled
+    :raises GlobusError: the event is malformed or the trigger itself failed
     """
     from globus_airflow.exceptions import GlobusError
 
@@ -278,4 +280,13 @@ def check_trigger_event(event: Any) -> dict[str, Any]:
             f"Resumed with an invalid trigger event {event!r}: expected a dict with "
             f"{', '.join(required)}."
         )
-    return dict(event)
+
+    status = event["status"]
+    if status in ("success", "timeout"):
+        return dict(event)
+    if status in EVENT_VERDICTS:
+        outcome = Outcome(EVENT_VERDICTS[status], event["message"], event.get("code"))
+        raise_for_outcome(
+            outcome, globus_task_id=event["globus_task_id"], status=event.get("task_status")
+        )
+    raise GlobusError(event["message"])

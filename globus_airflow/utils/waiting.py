@@ -69,7 +69,7 @@ class TaskPoller:
         Error events are fetched only when the outcome is a failure, to
         explain it, so a healthy poll costs one request.
         """
-        task = dict(self.client.get_task(self.globus_task_id))
+        task = dict(self.client.get_task(self.globus_task_id).data)
         stalled_for = self._monitor.observe(task)
         outcome = evaluate(task, stalled_for=stalled_for, stall_timeout=self._stall_timeout)
 
