@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Local Globus Auth and Transfer service that copies files between directories.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
+
     serve = commands.add_parser("serve", help="serve until SIGINT or SIGTERM")
     serve.add_argument(
         "--collection",
@@ -44,8 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=DIR",
         help="serve directory DIR as collection NAME (created when missing); repeat for more",
     )
+
     serve.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one (default: 0)")
+
     serve.add_argument(
         "--bandwidth-limit",
         type=int,
@@ -67,8 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help=f"seconds a task waits before retrying a fault such as a missing source (default: {DEFAULT_RETRY_INTERVAL})",
     )
+
     serve.add_argument("--client-id", default=None, help="client id to accept (default: random)")
     serve.add_argument("--client-secret", default=None, help="client secret to accept (default: random)")
+
     serve.add_argument(
         "--log-level",
         default="warning",
@@ -136,6 +141,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"error: cannot start the local Globus service: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

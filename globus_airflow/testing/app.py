@@ -40,7 +40,7 @@ class RequestAccounting:
     """ASGI middleware that runs request hooks and counts requests per route.
 
     A request is counted when its response starts, before any byte reaches the
-    client, so a caller that got a response always sees it in the stats.
+    client, so a caller that got a response always finds it in the stats.
     """
 
     def __init__(self, app: ASGIApp, *, state: ServiceState, endpoint_paths: dict[Any, str]) -> None:
@@ -63,7 +63,7 @@ class RequestAccounting:
             if outcome is not None:
                 status, body = outcome
                 self.state.count_request(f"{scope['method']} {scope['path']}")
-                logger.info("request hook answered %s %s with HTTP %s", scope["method"], scope["path"], status)
+                logger.info("request hook responded to %s %s with HTTP %s", scope["method"], scope["path"], status)
                 await JSONResponse(body, status_code=status)(scope, receive, send)
                 return
 

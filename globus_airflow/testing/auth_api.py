@@ -124,7 +124,7 @@ def build_auth_router(state: ServiceState) -> APIRouter:
             state.count_token_grant(granted=False)
             raise OAuthError(400, "unsupported_grant_type", f"grant type {grant_type!r} is not supported")
 
-        # NOTE: Globus Auth's answer to a client-credentials request without a
+        # NOTE: Globus Auth's response to a client-credentials request without a
         # scope was not checked; the Transfer scope is the default here.
         scope_string = form.get("scope", "").strip() or TRANSFER_SCOPE
         try:

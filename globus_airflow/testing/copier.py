@@ -1,9 +1,9 @@
 """The copy engine: runs the items of a TRANSFER task between two collection directories.
 
-For each item the engine resolves the source, walks it when it is a directory
-(counting files and directories as it finds them), creates destination
-directories, then copies each file in chunks through a temporary file that is
-renamed into place. Sync levels, checksums, filter rules, timestamps and
+For each item the engine resolves the source and walks it when it is a
+directory, counting files and directories as it finds them. It then creates the
+destination directories and copies each file in chunks through a temporary file
+that is renamed into place. Sync levels, checksums, filter rules, timestamps and
 ``delete_destination_extra`` follow the Transfer documentation of those options.
 """
 
@@ -374,7 +374,7 @@ class TransferJob:
         return source_sum == destination_sum
 
     def _verify(self, pair: FilePair, temporary: Path) -> None:
-        """Compare checksums after the copy when the task or item asks for it.
+        """Compare checksums after the copy when the task or item requests it.
 
         A mismatch with the source is a retryable fault, so the file is copied
         again. A mismatch with ``external_checksum`` fails the task.

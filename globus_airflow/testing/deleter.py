@@ -53,8 +53,8 @@ class DeleteJob:
         try:
             segments = split_globus_path(globus_path)
             if not segments:
-                # NOTE: Transfer's answer to deleting a collection root was not checked;
-                # the local service refuses it rather than emptying the collection.
+                # NOTE: Transfer's response to deleting a collection root was not checked.
+                # The local service rejects it rather than emptying the collection.
                 raise TaskFatal("PERMISSION_DENIED", "the collection root cannot be deleted")
 
             last = segments[-1]

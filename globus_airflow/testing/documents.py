@@ -336,7 +336,7 @@ def submission_result(*, task_type: str, code: str, task_id: str, submission_id:
 
 
 def result_document(*, data_type: str, code: str, message: str, resource: str) -> dict[str, Any]:
-    """Build a plain Transfer result, such as the answers of cancel and mkdir."""
+    """Build a plain Transfer result, such as the responses of cancel and mkdir."""
     return {
         "DATA_TYPE": data_type,
         "code": code,

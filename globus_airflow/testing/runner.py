@@ -1,9 +1,9 @@
 """Background threads that run tasks, the per-identity limit on active tasks, and cancel.
 
-Each accepted task gets a thread. The thread first waits for one of the
-``MAX_ACTIVE_TASKS_PER_IDENTITY`` slots of its owner, in submission order; until
-then the task is ACTIVE with nice_status "Queued", as on Globus. It then runs
-the copy or delete job and finishes the task as SUCCEEDED or FAILED.
+Each accepted task gets a thread. The thread first waits, in submission order,
+for one of the ``MAX_ACTIVE_TASKS_PER_IDENTITY`` slots of its owner. Until then
+the task is ACTIVE with nice_status "Queued", as on Globus. It then runs the
+copy or delete job and finishes the task as SUCCEEDED or FAILED.
 """
 
 from __future__ import annotations

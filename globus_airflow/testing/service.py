@@ -223,6 +223,11 @@ class LocalGlobusService:
         return self._require_started() + "/app/"
 
     @property
+    def retry_interval(self) -> float:
+        """Service-clock seconds a task waits before retrying a fault."""
+        return self._state.retry_interval
+
+    @property
     def client_id(self) -> str:
         """The id of the default confidential client, which is also its identity id."""
         return self._client.client_id
@@ -298,16 +303,16 @@ class LocalGlobusService:
         Waits on the state's Condition, without polling. Raise TimeoutError naming
         the task and its state after ``timeout`` seconds, KeyError for an unknown id.
         """
-        wanted = {statuses} if isinstance(statuses, str) else set(statuses)
+        expected_statuses = {statuses} if isinstance(statuses, str) else set(statuses)
         task = self._state.find_task(task_id)
         if task is None:
             raise KeyError(f"no task {task_id!r}")
-        reached = self._state.wait_for(lambda: task.status in wanted, timeout=timeout)
+        reached = self._state.wait_for(lambda: task.status in expected_statuses, timeout=timeout)
         document = self.get_task(task_id)
         if not reached:
             raise TimeoutError(
                 f"task {task_id} is still {document['status']} (nice_status {document['nice_status']}) "
-                f"after {timeout} s; expected one of {sorted(wanted)}"
+                f"after {timeout} s; expected one of {sorted(expected_statuses)}"
             )
         return document
 
@@ -346,7 +351,7 @@ class LocalGlobusService:
         """Run ``hook(method, path)`` before each request; return a function that removes it.
 
         A hook returns None to let the request through or (status, JSON body) to
-        answer it instead.
+        respond with instead.
         """
         with self._state.lock:
             self._state.request_hooks.append(hook)

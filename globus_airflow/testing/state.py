@@ -23,14 +23,14 @@ from typing import Any
 from globus_airflow.testing.tasks import TaskRecord
 
 # Collection ids are uuid5(COLLECTION_NAMESPACE, name), so a DAG can hard-code the
-# id of a collection it knows by name. Changing this constant changes every id.
+# id of a collection it refers to by name. Changing this constant changes every id.
 COLLECTION_NAMESPACE = uuid.UUID("8942115b-5a65-4829-b50f-afbddaf813e9")
 
 # Globus lets one identity run this many tasks at once; the others wait as "Queued".
 MAX_ACTIVE_TASKS_PER_IDENTITY = 3
 
-# Matches an HTTP request; returns None to let the request through, or
-# (status, JSON body) to answer it without running the route.
+# Called with (method, path) before routing. It returns None to let the request
+# through, or (status, JSON body) to respond with instead of running the route.
 RequestHook = Callable[[str, str], "tuple[int, dict[str, Any]] | None"]
 
 
@@ -41,7 +41,7 @@ def collection_id_for(name: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Collection:
-    """A directory that stands in for a Globus collection; ``root`` is its real path."""
+    """A directory served as a Globus collection; ``root`` is its resolved real path."""
 
     collection_id: str
     name: str
@@ -83,7 +83,7 @@ class ServiceStats:
 
 
 class ServiceState:
-    """Everything the service knows, guarded by ``lock``.
+    """All state of the service, guarded by ``lock``.
 
     Call methods that mutate state while holding ``lock`` or through the methods
     here, which take it themselves. The lock is re-entrant so that predicates

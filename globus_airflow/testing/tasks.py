@@ -1,6 +1,6 @@
 """Task records of the local Globus service and the exceptions that end a task's work.
 
-A :class:`TaskRecord` holds everything Transfer reports about a task. Records are
+A :class:`TaskRecord` contains everything Transfer reports about a task. Records are
 mutated only while the service state's lock is held, and
 :mod:`globus_airflow.testing.documents` turns them into JSON documents.
 """
@@ -55,7 +55,7 @@ class EventRecord:
 class TaskRecord:
     """The state of one TRANSFER or DELETE task.
 
-    Times are seconds since the epoch on the service clock. ``options`` holds the
+    Times are seconds since the epoch on the service clock. ``options`` contains the
     submission's options as Transfer echoes them in the task document.
     """
 

@@ -219,7 +219,7 @@ def build_transfer_router(state: ServiceState, scheduler: TaskScheduler) -> APIR
         with state.lock:
             task = owned_task(task_id, identity)
             if not cancel_task(state, task):
-                # NOTE: "TaskComplete" with HTTP 200 for a finished task is a guess at Transfer's answer.
+                # NOTE: "TaskComplete" with HTTP 200 for a finished task is a guess at Transfer's response.
                 return result_document(
                     data_type="result",
                     code="TaskComplete",
@@ -246,8 +246,8 @@ def build_transfer_router(state: ServiceState, scheduler: TaskScheduler) -> APIR
         with state.lock:
             events = list(reversed(owned_task(task_id, identity).events))
         if filter_text:
-            wanted = filter_text.endswith("1")
-            events = [event for event in events if event.is_error == wanted]
+            errors_only = filter_text.endswith("1")
+            events = [event for event in events if event.is_error == errors_only]
         page = [event_document(event) for event in events[offset : offset + limit]]
         return {
             "DATA_TYPE": "event_list",

@@ -190,6 +190,6 @@ def test_token_lifetime_on_service_clock(source_dir, destination_dir) -> None:
         with pytest.raises(globus_sdk.TransferAPIError) as caught:
             fixed.task_list()
         assert caught.value.http_status == 401
-        # The renewing authorizer answers the 401 by fetching a new token and retrying.
+        # The renewing authorizer handles the 401 by fetching a new token and retrying.
         renewing.task_list()
         assert service.stats.token_grants == 3

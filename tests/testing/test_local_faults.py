@@ -28,11 +28,11 @@ def test_missing_source_retries_until_it_appears(service, transfer_client, trans
     task_id = transfer_client.submit_transfer(data)["task_id"]
 
     first = wait_for_faults(service, task_id, 1)
-    service.advance_clock(service._state.retry_interval)
+    service.advance_clock(service.retry_interval)
     second = wait_for_faults(service, task_id, 2)
     errors = list(transfer_client.task_event_list(task_id, query_params={"filter": "is_error:1"}))
     (source_dir / "later.txt").write_text("arrived late")
-    service.advance_clock(service._state.retry_interval)
+    service.advance_clock(service.retry_interval)
     done = service.wait_for_task(task_id, timeout=10)
 
     assert first["status"] == "ACTIVE"
