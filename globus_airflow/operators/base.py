@@ -23,6 +23,7 @@ from globus_airflow.utils.outcome import (
     resolve_trigger_event,
     summarize,
 )
+from globus_airflow.utils.retries import DEFAULT_TRANSIENT_ERROR_BUDGET, TransientErrorBudget
 from globus_airflow.utils.stall import DEFAULT_STALL_TIMEOUT
 from globus_airflow.utils.submissions import PriorTask, SubmissionTracker, label_with_key
 from globus_airflow.utils.waiting import TaskPoller, wait_for_task
@@ -61,6 +62,9 @@ class GlobusBaseTaskOperator(BaseOperator):
     :param cancel_on_kill: cancel the Globus task when the Airflow task is
         killed, marked or cleared while waiting
     :param cancel_on_timeout: cancel the Globus task when ``timeout`` passes
+    :param transient_error_budget: seconds one Globus call may spend retrying
+        rate limits (429), 5xx answers, offline-collection errors and network
+        errors before the Airflow task fails; 900 by default
     :param globus_conn_id: the Airflow connection of type ``globus``
     """
 
@@ -80,6 +84,7 @@ class GlobusBaseTaskOperator(BaseOperator):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         cancel_on_kill: bool = True,
         cancel_on_timeout: bool = True,
+        transient_error_budget: float = DEFAULT_TRANSIENT_ERROR_BUDGET,
         globus_conn_id: str = GlobusHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -96,6 +101,9 @@ class GlobusBaseTaskOperator(BaseOperator):
         self.deferrable = deferrable
         self.cancel_on_kill = cancel_on_kill
         self.cancel_on_timeout = cancel_on_timeout
+        self.transient_error_budget = validation.check_positive_number(
+            "transient_error_budget", transient_error_budget
+        )
         self.globus_conn_id = globus_conn_id
         self._globus_task_id: str | None = None
 
@@ -129,17 +137,20 @@ class GlobusBaseTaskOperator(BaseOperator):
             default=f"Airflow {self.dag_id} {self.task_id}",
         )
 
-        prior = tracker.find_prior_task()
+        budget = TransientErrorBudget(budget=self.transient_error_budget, logger=self.log)
+        prior = budget.call("Looking up tasks of earlier tries", tracker.find_prior_task)
         if prior is not None and prior.status != "FAILED":
             return self._resume_prior_task(context, prior)
         if prior is not None:
             self.before_resubmit(prior)
 
         submission_id = None if prior is not None else tracker.pending_submission_id()
-        submission_id = submission_id or tracker.new_submission_id()
+        if submission_id is None:
+            submission_id = budget.call("Getting a submission id", tracker.new_submission_id)
         document["submission_id"] = submission_id
         submitted_at = time.time()
-        result = self.submit_document(client, document)
+        # Retrying the submit is safe: the submission id makes Globus run the task once.
+        result = budget.call("Submitting the Globus task", self.submit_document, client, document)
 
         globus_task_id = result["task_id"]
         tracker.record_task(globus_task_id)
@@ -203,6 +214,7 @@ class GlobusBaseTaskOperator(BaseOperator):
                     stall_timeout=self.stall_timeout,
                     heartbeat_interval=self.heartbeat_interval,
                     cancel_on_kill=self.cancel_on_kill,
+                    transient_error_budget=self.transient_error_budget,
                 ),
                 method_name="execute_complete",
                 # The trigger enforces the timeout itself, so that the Globus task is
@@ -251,6 +263,7 @@ class GlobusBaseTaskOperator(BaseOperator):
             logger=self.log,
             stall_timeout=self.stall_timeout,
             heartbeat_interval=self.heartbeat_interval,
+            transient_error_budget=self.transient_error_budget,
         )
 
     def _push_task_reference(self, context: Context, globus_task_id: str) -> None:

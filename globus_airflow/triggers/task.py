@@ -13,6 +13,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from globus_airflow.hooks.globus import GlobusCredentials, GlobusHook
 from globus_airflow.utils.cancel import cancel_task
 from globus_airflow.utils.outcome import Verdict, summarize
+from globus_airflow.utils.retries import DEFAULT_TRANSIENT_ERROR_BUDGET
 from globus_airflow.utils.stall import DEFAULT_STALL_TIMEOUT
 from globus_airflow.utils.waiting import TaskPoller
 
@@ -41,6 +42,8 @@ class GlobusTaskTrigger(BaseTrigger):
     :param heartbeat_interval: seconds between "unchanged" log lines
     :param cancel_on_kill: cancel the Globus task when a user marks or clears
         the deferred Airflow task (Airflow 3.3 and later call :meth:`on_kill`)
+    :param transient_error_budget: seconds one read may spend retrying
+        transient failures before the wait fails
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class GlobusTaskTrigger(BaseTrigger):
         stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
         heartbeat_interval: float | None = 300.0,
         cancel_on_kill: bool = True,
+        transient_error_budget: float = DEFAULT_TRANSIENT_ERROR_BUDGET,
     ) -> None:
         super().__init__()
         self.globus_task_id = globus_task_id
@@ -62,6 +66,7 @@ class GlobusTaskTrigger(BaseTrigger):
         self.stall_timeout = stall_timeout
         self.heartbeat_interval = heartbeat_interval
         self.cancel_on_kill = cancel_on_kill
+        self.transient_error_budget = transient_error_budget
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -74,6 +79,7 @@ class GlobusTaskTrigger(BaseTrigger):
                 "stall_timeout": self.stall_timeout,
                 "heartbeat_interval": self.heartbeat_interval,
                 "cancel_on_kill": self.cancel_on_kill,
+                "transient_error_budget": self.transient_error_budget,
             },
         )
 
@@ -86,6 +92,7 @@ class GlobusTaskTrigger(BaseTrigger):
                 logger=self.log,
                 stall_timeout=self.stall_timeout,
                 heartbeat_interval=self.heartbeat_interval,
+                transient_error_budget=self.transient_error_budget,
             )
             event = await self._wait(poller)
         except Exception as err:

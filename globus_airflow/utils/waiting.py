@@ -17,6 +17,7 @@ import globus_sdk
 from globus_airflow.exceptions import GlobusTaskTimeoutError
 from globus_airflow.utils.outcome import Outcome, Verdict, evaluate
 from globus_airflow.utils.progress import ProgressReporter
+from globus_airflow.utils.retries import DEFAULT_TRANSIENT_ERROR_BUDGET, TransientErrorBudget
 from globus_airflow.utils.stall import DEFAULT_STALL_TIMEOUT, StallMonitor
 
 ERROR_EVENT_LIMIT = 5
@@ -42,6 +43,8 @@ class TaskPoller:
     :param stall_timeout: seconds without progress after which a fault that
         needs a human fails the wait; ``None`` waits for the Globus deadline
     :param heartbeat_interval: seconds between "unchanged" lines; ``None`` for none
+    :param transient_error_budget: seconds one read may spend retrying rate
+        limits, 5xx answers and network errors before the wait fails
     :param clock: monotonic clock in seconds, replaceable in tests
     """
 
@@ -53,9 +56,11 @@ class TaskPoller:
         logger: logging.Logger,
         stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
         heartbeat_interval: float | None = 300.0,
+        transient_error_budget: float = DEFAULT_TRANSIENT_ERROR_BUDGET,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
+        self.budget = TransientErrorBudget(budget=transient_error_budget, logger=logger)
         self.globus_task_id = globus_task_id
         self._logger = logger
         self._stall_timeout = stall_timeout
@@ -69,12 +74,20 @@ class TaskPoller:
         Error events are fetched only when the outcome is a failure, to
         explain it, so a healthy poll costs one request.
         """
-        task = dict(self.client.get_task(self.globus_task_id).data)
+        response = self.budget.call(
+            f"Reading Globus task {self.globus_task_id}", self.client.get_task, self.globus_task_id
+        )
+        task = dict(response.data)
         stalled_for = self._monitor.observe(task)
         outcome = evaluate(task, stalled_for=stalled_for, stall_timeout=self._stall_timeout)
 
         if outcome.verdict in (Verdict.FAILED, Verdict.FAILED_FATAL):
-            events = newest_error_events(self.client, self.globus_task_id)
+            events = self.budget.call(
+                f"Reading error events of Globus task {self.globus_task_id}",
+                newest_error_events,
+                self.client,
+                self.globus_task_id,
+            )
             outcome = evaluate(
                 task, events, stalled_for=stalled_for, stall_timeout=self._stall_timeout
             )

@@ -19,6 +19,7 @@ def make_trigger(**overrides):
         "stall_timeout": 60.0,
         "heartbeat_interval": None,
         "cancel_on_kill": True,
+        "transient_error_budget": 5.0,
     }
     arguments.update(overrides)
     return GlobusTaskTrigger(**arguments)
@@ -37,8 +38,17 @@ def test_serialize_round_trip():
         "stall_timeout": 60.0,
         "heartbeat_interval": None,
         "cancel_on_kill": True,
+        "transient_error_budget": 5.0,
     }
     assert GlobusTaskTrigger(**kwargs).serialize() == (classpath, kwargs)
+
+
+class FakeResponse:
+    def __init__(self, data):
+        self.data = data
+
+    def __getitem__(self, key):
+        return self.data[key]
 
 
 class FakeClient:
@@ -50,7 +60,7 @@ class FakeClient:
 
     def get_task(self, task_id):
         document = self.documents.pop(0) if len(self.documents) > 1 else self.documents[0]
-        return dict(document, task_id=task_id)
+        return FakeResponse(dict(document, task_id=task_id))
 
     def task_event_list(self, task_id, **kwargs):
         return [{"code": "ENDPOINT_ERROR", "description": "disk offline", "details": ""}]
