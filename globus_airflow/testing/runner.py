@@ -67,7 +67,8 @@ def finish_task(
             task.events.append(EventRecord(code, description, details, is_error, now))
         state.notify()
 
-    logger.info("task %s finished %s%s", task.task_id, status, f" ({fatal_error['code']})" if fatal_error else "")
+    error_code = fatal_error["code"] if fatal_error is not None else None
+    logger.info("task %s finished %s, fatal_error %s", task.task_id, status, error_code)
     return True
 
 
