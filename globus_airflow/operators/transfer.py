@@ -130,7 +130,10 @@ class GlobusTransferOperator(GlobusBaseTaskOperator):
         }
 
         self._check_item_arguments()
-        if isinstance(items, list):
+        # An XComArg or a Jinja string is checked after rendering, at execution time.
+        if isinstance(items, (list, tuple, dict)) or (
+            isinstance(items, str) and not validation.is_template(items)
+        ):
             validation.check_transfer_items(items)
         for name in ("source_path", "destination_path"):
             if getattr(self, name) is not None:

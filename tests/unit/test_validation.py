@@ -65,11 +65,56 @@ BAD_ARGUMENTS = [
     ({"filter_rules": [{"method": "exclude"}]}, "must be a dict with a 'name' pattern"),
     ({"poll_interval": 0}, "poll_interval=0"),
     ({"timeout": -1}, "timeout=-1"),
+    ({"stall_timeout": 0}, "stall_timeout=0"),
+    ({"heartbeat_interval": -5}, "heartbeat_interval=-5"),
+    ({"transient_error_budget": 0}, "transient_error_budget=0"),
+    ({"sync_level": True}, "sync_level=True must be a string or an integer"),
+    ({"transfer_label": 42}, "transfer_label=42 is not a string"),
+    ({"source_path": "/data/\x00bad"}, "contains a line break or NUL"),
+    ({"source_path": ""}, "source_path='' is not a path"),
+    ({"source_endpoint": None}, "source_endpoint=None"),
+    ({"recursive": True, "items": [{"source_path": "/a", "destination_path": "/b"}],
+      "source_path": None, "destination_path": None}, "give 'recursive' in each item"),
+    (
+        {"source_path": None, "destination_path": None, "items": {"source_path": "/a"}},
+        "must be a list of dicts",
+    ),
+    (
+        {"source_path": None, "destination_path": None, "items": ["/a"]},
+        "items[0]='/a' must be a dict",
+    ),
+    (
+        {
+            "source_path": None,
+            "destination_path": None,
+            "items": [{"source_path": "/a", "destination_path": "/b", "recursive": "yes"}],
+        },
+        "items[0]['recursive']='yes' must be true or false",
+    ),
+    (
+        {
+            "source_path": None,
+            "destination_path": None,
+            "items": [
+                {
+                    "source_path": "/a",
+                    "destination_path": "/b",
+                    "recursive": True,
+                    "external_checksum": "abc",
+                }
+            ],
+        },
+        "an external checksum applies to a single file only",
+    ),
+    ({"filter_rules": [{"name": "*.tmp", "type": "symlink"}]}, "must be 'file' or 'dir'"),
+    ({"filter_rules": [{"name": "*.tmp", "glob": True}]}, "unknown keys ['glob']"),
+    ({"filter_rules": "*.tmp"}, "filter_rules='*.tmp' must be a list of dicts"),
 ]
 
 
 @pytest.mark.parametrize(("overrides", "expected"), BAD_ARGUMENTS)
 def test_bad_argument_rejected_at_parse_time(overrides, expected):
+    assert len(BAD_ARGUMENTS) >= 30
     with pytest.raises(GlobusInputError) as excinfo:
         make(**overrides)
     assert expected in str(excinfo.value)
@@ -100,3 +145,29 @@ def test_input_error_is_not_retried():
     from airflow.providers.common.compat.sdk import AirflowFailException
 
     assert issubclass(GlobusInputError, AirflowFailException)
+
+
+BAD_CONNECTIONS = [
+    ({"login": None, "password": "s3cret-value"}, "has no client id"),
+    ({"login": "   ", "password": "s3cret-value"}, "has no client id"),
+    ({"login": "6c54cade-bde5-45c1-bdea-f4bd71dba2cc", "password": None}, "has no client secret"),
+    ({"login": "6c54cade-bde5-45c1-bdea-f4bd71dba2cc", "password": ""}, "has no client secret"),
+]
+
+
+@pytest.mark.parametrize(("fields", "expected"), BAD_CONNECTIONS)
+def test_bad_connection_rejected_without_secret(monkeypatch, fields, expected):
+    import json
+
+    from globus_airflow.exceptions import GlobusConnectionConfigError
+    from globus_airflow.hooks.globus import GlobusHook
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_GLOBUS_BROKEN", json.dumps({"conn_type": "globus", **fields})
+    )
+    with pytest.raises(GlobusConnectionConfigError) as excinfo:
+        GlobusHook(globus_conn_id="globus_broken").credentials
+    message = str(excinfo.value)
+    assert expected in message
+    assert "globus_broken" in message
+    assert "s3cret-value" not in message
