@@ -1,9 +1,9 @@
-"""Ride out transient Globus failures: rate limits, 5xx answers, dropped connections.
+"""Ride out transient Globus failures: rate limits, 5xx responses, dropped connections.
 
 globus-sdk already retries a request a few times within seconds (429 and
 5xx, honouring Retry-After, and network errors). A wait that lasts hours
 needs more patience than that, and Transfer's ``ExternalError`` and
-``EndpointError`` answers (a collection briefly offline) are not retried by
+``EndpointError`` responses (a collection briefly offline) are not retried by
 the SDK at all. :class:`TransientErrorBudget` retries such failures with
 backoff for up to a budget of seconds per call before giving up.
 """
@@ -86,7 +86,7 @@ class TransientErrorBudget:
     :param logger: receives the warnings
     :param initial_wait: seconds before the first retry; doubles up to ``max_wait``
     :param max_wait: longest pause between attempts in seconds, unless the
-        service's Retry-After header asks for longer
+        Retry-After header requests a longer pause
     :param sleep: replaceable in tests
     """
 

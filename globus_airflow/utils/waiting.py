@@ -44,7 +44,7 @@ class TaskPoller:
         needs a human fails the wait; ``None`` waits for the Globus deadline
     :param heartbeat_interval: seconds between "unchanged" lines; ``None`` for none
     :param transient_error_budget: seconds one read may spend retrying rate
-        limits, 5xx answers and network errors before the wait fails
+        limits, 5xx responses and network errors before the wait fails
     :param clock: monotonic clock in seconds, replaceable in tests
     """
 
