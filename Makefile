@@ -9,6 +9,8 @@ PYTEST_ARGS ?=
 DEMO_DIR ?= $(CURDIR)/.demo
 SOURCE ?=
 BANDWIDTH_LIMIT ?=
+UI_DIR ?= $(CURDIR)/.ui
+UI_PORT ?= 28080
 
 STAMP := $(VENV)/.installed-$(AIRFLOW_VERSION)
 
@@ -27,8 +29,12 @@ demo: $(STAMP)
 		$(if $(SOURCE),--source "$(SOURCE)") \
 		$(if $(BANDWIDTH_LIMIT),--bandwidth-limit $(BANDWIDTH_LIMIT))
 
+ui: $(STAMP)
+	$(VENV)/bin/python scripts/ui.py --ui-dir "$(UI_DIR)" --port $(UI_PORT) \
+		$(if $(BANDWIDTH_LIMIT),--bandwidth-limit $(BANDWIDTH_LIMIT))
+
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .demo .pytest_cache
+	rm -rf $(VENV) .demo .ui .pytest_cache

@@ -49,7 +49,11 @@ with DAG(
         source_path="{{ params.source_path }}",
         destination_path="{{ params.destination_path }}",
         recursive=True,
-        transfer_label="Airflow {{ dag.dag_id }} {{ ds }}",
+        # Runs triggered from the UI or the REST API on Airflow 3 have no logical
+        # date, and so no ``ds``; their run_after date stands in.
+        transfer_label=(
+            "Airflow {{ dag.dag_id }} {{ ds if ds is defined else dag_run.run_after | ds }}"
+        ),
         sync_level="checksum",
         verify_checksum=True,
         preserve_timestamp=True,
