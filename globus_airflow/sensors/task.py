@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import (
     AirflowSensorTimeout,
     BaseSensorOperator,
+    PokeReturnValue,
     conf,
 )
 from globus_airflow.hooks.globus import GlobusHook
@@ -48,6 +49,7 @@ class GlobusTaskSensor(BaseSensorOperator):
     :param cancel_on_kill: cancel the Globus task when a user marks or clears
         the deferred sensor; off by default because the sensor did not submit it
     :param globus_conn_id: the Airflow connection of type ``globus``
+    :return: the Globus task id, which Airflow stores as the return value XCom
     """
 
     template_fields: Sequence[str] = ("globus_task_id", "globus_conn_id")
@@ -114,15 +116,16 @@ class GlobusTaskSensor(BaseSensorOperator):
             timeout=None,
         )
 
-    def poke(self, context: Context) -> bool:
+    def poke(self, context: Context) -> PokeReturnValue:
         task, outcome = self.poller.poll()
         if outcome.verdict is Verdict.WAIT:
-            return False
+            return PokeReturnValue(is_done=False)
 
         raise_for_outcome(outcome, globus_task_id=self.globus_task_id, status=task["status"])
         context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summarize(task))
         self.log.info("%s", outcome.message)
-        return True
+        # The return value XCom is the Globus task id in every mode, as after a deferral.
+        return PokeReturnValue(is_done=True, xcom_value=self.globus_task_id)
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> str:
         """Resume after the trigger fired and apply the outcome rules to its event."""
