@@ -317,7 +317,7 @@ class LocalGlobusService:
         return document
 
     def wait_until(self, predicate: Callable[[], bool], *, timeout: float = 60.0, description: str = "condition") -> None:
-        """Block until ``predicate()`` is true, re-checking after every state change.
+        """Block until ``predicate()`` is true, re-checking after every state change and request.
 
         The predicate runs with the state lock held and may call ``get_task``.
         Raise TimeoutError naming ``description`` after ``timeout`` seconds.

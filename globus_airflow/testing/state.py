@@ -302,9 +302,14 @@ class ServiceState:
     # -- statistics ------------------------------------------------------------
 
     def count_request(self, route: str) -> None:
-        """Count one HTTP request for a route key such as ``"GET /transfer/v0.10/task_list"``."""
+        """Count one HTTP request for a route key such as ``"GET /transfer/v0.10/task_list"``.
+
+        Waiters are woken too, so a predicate that depends on request traffic
+        (or on a request hook's own counters) is re-checked.
+        """
         with self.lock:
             self._requests[route] += 1
+            self.notify()
 
     def stats(self) -> ServiceStats:
         """Return a snapshot of the counters."""

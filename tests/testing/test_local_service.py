@@ -208,3 +208,14 @@ def test_invalid_arguments(tmp_path: Path) -> None:
         LocalGlobusService(collections={"source": tmp_path}, token_lifetime=0)
     with pytest.raises(ValueError, match="collection name"):
         LocalGlobusService(collections={"": tmp_path})
+
+
+def test_wait_until_wakes_on_requests(service, transfer_client) -> None:
+    route = "GET /transfer/v0.10/task_list"
+    caller = threading.Thread(target=transfer_client.task_list)
+
+    caller.start()
+    service.wait_until(lambda: service.stats.requests.get(route) == 1, timeout=10, description="task_list request counted")
+    caller.join(timeout=10)
+
+    assert service.stats.requests[route] == 1
