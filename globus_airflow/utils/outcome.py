@@ -156,8 +156,8 @@ def _evaluate_active(
         )
 
     message = (
-        f"Globus task {task_id} made no progress for {stalled_for:.0f} s "
-        f"(stall_timeout={stall_timeout:.0f} s) because of {code}: {description}."
+        f"Globus task {task_id} made no progress for {stalled_for:.1f} s "
+        f"(stall_timeout={stall_timeout:g} s) because of {code}: {description}."
     )
     message += _fix_sentence(code)
     message += (
@@ -213,8 +213,9 @@ def summary_line(task: Mapping[str, Any]) -> str:
 def describe_event(event: Mapping[str, Any]) -> str:
     """Describe an error event as ``CODE path: description``.
 
-    The event's ``details`` may be plain text or a JSON string; a path is
-    taken from the JSON form's ``context`` when it has one.
+    The event's ``details`` may be plain text or a JSON string. A path is
+    taken from the JSON form's ``context`` list, or else from its top-level
+    ``path`` key.
     """
     path = None
     details = event.get("details")
@@ -227,6 +228,7 @@ def describe_event(event: Mapping[str, Any]) -> str:
             context = parsed.get("context") or [{}]
             if isinstance(context, list) and context and isinstance(context[0], dict):
                 path = context[0].get("path")
+            path = path or parsed.get("path")
     parts = [event.get("code") or "UNKNOWN"]
     if path:
         parts.append(str(path))

@@ -79,6 +79,13 @@ def test_json_event_details_give_path():
     assert describe_event(event) == "PERMISSION_DENIED /data/x.bam: permission denied"
 
 
+def test_json_event_details_top_level_path():
+    details = json.dumps({"path": "/data/missing.txt"})
+    event = {"code": "FILE_NOT_FOUND", "description": "file not found", "details": details}
+
+    assert describe_event(event) == "FILE_NOT_FOUND /data/missing.txt: file not found"
+
+
 def test_summary_counts_and_rate():
     summary = summarize(
         task(
