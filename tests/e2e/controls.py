@@ -33,6 +33,7 @@ class TaskReads:
         self.service = service
         self.counts: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._stopped = False
         self._remove = service.add_request_hook(self._count)
 
     def _count(self, method: str, path: str) -> None:
@@ -54,12 +55,20 @@ class TaskReads:
                 if task_id not in exclude and reads >= count:
                     found.append(task_id)
                     return True
-            return False
+            return self._stopped
 
         self.service.wait_until(
             reached, timeout=WAIT_TIMEOUT, description=f"a Globus task read {count} times"
         )
+        if not found:
+            raise AssertionError(f"the DAG run ended before a Globus task was read {count} times")
         return found[0]
+
+    def stop_waiting(self) -> None:
+        """End every wait in :meth:`wait_for_reads`, for example when the DAG run is over."""
+        self._stopped = True
+        # Moving the service clock by zero wakes the waiters without changing any task.
+        self.service.advance_clock(0)
 
     def close(self) -> None:
         """Remove the request hook."""
@@ -77,12 +86,15 @@ def task_reads(service: LocalGlobusService) -> Iterator[TaskReads]:
 
 
 @contextlib.contextmanager
-def in_background(action: Callable[[], Any], *, cleanup: Callable[[], Any]) -> Iterator[None]:
+def in_background(
+    action: Callable[[], Any], *, cleanup: Callable[[], Any], reads: TaskReads
+) -> Iterator[None]:
     """Run ``action`` in a thread beside the block; re-raise its error when the block ends.
 
     ``cleanup`` runs in the thread after ``action``, even when it fails, and
     must unblock the DAG run (for example release held tasks), so that a
-    failed step fails the test instead of hanging it.
+    failed step fails the test instead of hanging it. When the block ends,
+    the waits on ``reads`` end too, so an action still waiting fails at once.
     """
     errors: list[BaseException] = []
 
@@ -99,6 +111,7 @@ def in_background(action: Callable[[], Any], *, cleanup: Callable[[], Any]) -> I
     try:
         yield
     finally:
+        reads.stop_waiting()
         thread.join(timeout=WAIT_TIMEOUT)
     if errors:
         raise errors[0]

@@ -33,7 +33,7 @@ def test_deferred_transfer_succeeds_with_link(local_globus, collections):
 
     local_globus.hold_tasks()
     with task_reads(local_globus) as reads:
-        with in_background(look_while_deferred, cleanup=local_globus.release_tasks):
+        with in_background(look_while_deferred, cleanup=local_globus.release_tasks, reads=reads):
             dag_run = run_dag(DAG_ID)
 
     assert task_states(dag_run) == {"transfer": "success"}

@@ -46,6 +46,7 @@ def test_sensor_waits_for_submitted_task(local_globus, collections, dag_id, read
         with in_background(
             lambda: reads.wait_for_reads(reads_before_release),
             cleanup=local_globus.release_tasks,
+            reads=reads,
         ):
             dag_run = run_dag(dag_id)
 
