@@ -26,6 +26,30 @@ class GlobusConnectionConfigError(AirflowFailException):
     """The Airflow connection for Globus is missing a field or contains an invalid value."""
 
 
+class GlobusConsentError(AirflowFailException):
+    """Globus Transfer still requires a consent after the hook requested it in a new token.
+
+    Only an administrator of the collection can fix this, so Airflow does not
+    retry. The message names the collections, the app's client identity and
+    what to grant.
+
+    :param message: the full explanation shown in the task log
+    :param collection_ids: the collections whose consent is missing
+    :param required_scopes: the scopes that Transfer asked for
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        collection_ids: tuple[str, ...] = (),
+        required_scopes: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.collection_ids = collection_ids
+        self.required_scopes = required_scopes
+
+
 class GlobusTaskError(GlobusError):
     """A Globus task ended in a state other than SUCCEEDED, or stalled.
 

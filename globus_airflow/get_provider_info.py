@@ -34,6 +34,22 @@ CONN_FIELDS: dict[str, Any] = {
         "description": "Base URL that task links in the Airflow UI point to.",
         "schema": {"type": ["string", "null"]},
     },
+    "data_access_collections": {
+        "label": "data_access collections",
+        "description": (
+            "Comma-separated ids of GCS v5 mapped collections whose data_access consent "
+            "every token carries. Others are detected."
+        ),
+        "schema": {"type": ["string", "null"]},
+    },
+    "token_storage": {
+        "label": "Token storage",
+        "description": (
+            "memory (default), or sqlite:///<absolute path> to share tokens between "
+            "processes through a file only its owner may read."
+        ),
+        "schema": {"type": ["string", "null"]},
+    },
 }
 
 

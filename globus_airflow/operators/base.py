@@ -40,6 +40,9 @@ DEFAULT_HEARTBEAT_INTERVAL = 300.0
 SUMMARY_XCOM_KEY = "globus_task_summary"
 """XCom key of the finished task's counters."""
 
+COLLECTION_FIELDS = ("source_endpoint", "destination_endpoint", "endpoint")
+"""Fields of transfer and delete task documents that hold collection ids."""
+
 
 class GlobusBaseTaskOperator(BaseOperator):
     """Submit one Globus task and wait for it, in the worker or in the triggerer.
@@ -128,6 +131,8 @@ class GlobusBaseTaskOperator(BaseOperator):
 
     def execute(self, context: Context) -> str:
         document = self.build_document()
+        # Mapped collections need data_access consents in the token before the submit.
+        self.hook.prepare_collections(document.get(key) for key in COLLECTION_FIELDS)
         client = self.hook.transfer_client
         tracker = SubmissionTracker.from_context(client, context, task_type=self.globus_task_type)
         label = document.get("label")
