@@ -1,0 +1,28 @@
+"""Transfers, blocking and deferred, that pass their timeout; see tests/e2e/test_cancel.py."""
+
+from __future__ import annotations
+
+import pendulum
+
+from airflow.providers.common.compat.sdk import DAG
+from globus_airflow.operators.transfer import GlobusTransferOperator
+
+SOURCE_COLLECTION = "42d59fe5-c88e-505f-aba9-7088dd0c100c"
+DESTINATION_COLLECTION = "a1f316bb-8da4-5c34-bb27-46cf7c205e9e"
+
+with DAG(
+    dag_id="globus_e2e_timeout",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    default_args={
+        "source_endpoint": SOURCE_COLLECTION,
+        "destination_endpoint": DESTINATION_COLLECTION,
+        "source_path": "/data",
+        "recursive": True,
+        "poll_interval": 0.2,
+        "timeout": 1,
+    },
+) as dag:
+    GlobusTransferOperator(task_id="blocking", destination_path="/blocking", deferrable=False)
+    GlobusTransferOperator(task_id="deferred", destination_path="/deferred", deferrable=True)
