@@ -16,16 +16,21 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from globus_airflow.testing.access import COLLECTION_KINDS, DEFAULT_COLLECTION_KIND
 from globus_airflow.testing.service import DEFAULT_RETRY_INTERVAL, DEFAULT_TOKEN_LIFETIME, LocalGlobusService
 
 logger = logging.getLogger("globus_airflow.testing")
 
 
-def _collection_argument(text: str) -> tuple[str, Path]:
+def _collection_argument(text: str) -> tuple[str, Path, str]:
     name, separator, directory = text.partition("=")
     if not separator or not name or not directory:
-        raise argparse.ArgumentTypeError(f"expected NAME=DIR, got {text!r}")
-    return name, Path(directory)
+        raise argparse.ArgumentTypeError(f"expected NAME=DIR or NAME=DIR:KIND, got {text!r}")
+    kind = DEFAULT_COLLECTION_KIND
+    head, colon, tail = directory.rpartition(":")
+    if colon and head and tail in COLLECTION_KINDS:
+        directory, kind = head, tail
+    return name, Path(directory), kind
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,8 +47,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         type=_collection_argument,
         required=True,
-        metavar="NAME=DIR",
-        help="serve directory DIR as collection NAME (created when missing); repeat for more",
+        metavar="NAME=DIR[:KIND]",
+        help=(
+            "serve directory DIR as collection NAME (created when missing); KIND is "
+            f"{', '.join(COLLECTION_KINDS)} (default {DEFAULT_COLLECTION_KIND}); repeat for more"
+        ),
     )
 
     serve.add_argument("--host", default="127.0.0.1", help="loopback address to listen on (default: 127.0.0.1)")
@@ -86,10 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
 def serve(arguments: argparse.Namespace) -> int:
     """Run the service until SIGINT or SIGTERM; return the exit status."""
     collections: dict[str, Path] = {}
-    for name, directory in arguments.collection:
+    kinds: dict[str, str] = {}
+    for name, directory, kind in arguments.collection:
         if name in collections:
             raise SystemExit(f"error: collection {name!r} is given twice")
         collections[name] = directory
+        kinds[name] = kind
 
     # Block the signals before any thread starts, so every thread inherits the
     # mask and sigwait() below is the only receiver.
@@ -97,7 +107,7 @@ def serve(arguments: argparse.Namespace) -> int:
     signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
 
     service = LocalGlobusService(
-        collections,
+        {name: directory for name, directory in collections.items() if kinds[name] == DEFAULT_COLLECTION_KIND},
         bandwidth_limit=arguments.bandwidth_limit,
         token_lifetime=arguments.token_lifetime,
         client_id=arguments.client_id,
@@ -107,6 +117,9 @@ def serve(arguments: argparse.Namespace) -> int:
         retry_interval=arguments.retry_interval,
         log_level=arguments.log_level,
     )
+    for name, directory in collections.items():
+        if kinds[name] != DEFAULT_COLLECTION_KIND:
+            service.add_collection(name, directory, kind=kinds[name])
     service.start()
     try:
         announcement = {

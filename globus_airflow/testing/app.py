@@ -88,6 +88,7 @@ def build_app(state: ServiceState, scheduler: TaskScheduler) -> FastAPI:
         if error.status >= 500 or error.status == 401:
             logger.info("%s %s -> %s %s", request.method, request.url.path, error.status, error.code)
         body = error_body(code=error.code, message=error.message, resource=_transfer_resource(request.url.path))
+        body.update(error.extra)
         return JSONResponse(body, status_code=error.status)
 
     @app.exception_handler(OAuthError)

@@ -15,17 +15,18 @@ from urllib.parse import parse_qs, unquote
 from fastapi import APIRouter, Request
 from globus_sdk.scopes import ScopeParser
 
+from globus_airflow.testing.access import TRANSFER_SCOPE, grant_dependent_scopes
 from globus_airflow.testing.errors import OAuthError, TransferError
-from globus_airflow.testing.state import ServiceState
+from globus_airflow.testing.state import ServiceState, TokenRecord
 
 logger = logging.getLogger(__name__)
 
-TRANSFER_SCOPE = "urn:globus:auth:scope:transfer.api.globus.org:all"
 TRANSFER_RESOURCE_SERVER = "transfer.api.globus.org"
 AUTH_RESOURCE_SERVER = "auth.globus.org"
 
 # Scope string -> resource server. Only the Transfer scope may carry dependent
-# scopes such as ``[*https://auth.globus.org/scopes/<collection id>/data_access]``.
+# scopes such as ``[*https://auth.globus.org/scopes/<collection id>/data_access]``,
+# and only of mapped collections (see testing.access).
 KNOWN_SCOPES = {
     TRANSFER_SCOPE: TRANSFER_RESOURCE_SERVER,
     "openid": AUTH_RESOURCE_SERVER,
@@ -129,8 +130,12 @@ def build_auth_router(state: ServiceState) -> APIRouter:
         scope_string = form.get("scope", "").strip() or TRANSFER_SCOPE
         try:
             groups = _group_scopes(scope_string)
-        except OAuthError:
+            if TRANSFER_RESOURCE_SERVER in groups:
+                scopes, dependencies = groups[TRANSFER_RESOURCE_SERVER]
+                groups[TRANSFER_RESOURCE_SERVER] = (scopes, list(grant_dependent_scopes(state, dependencies)))
+        except OAuthError as error:
             state.count_token_grant(granted=False)
+            logger.info("rejected a token request of client %s: %s", client_id, error.description)
             raise
 
         documents = []
@@ -150,7 +155,7 @@ def build_auth_router(state: ServiceState) -> APIRouter:
                     "resource_server": resource_server,
                 }
             )
-        state.count_token_grant(granted=True)
+        state.count_token_grant(granted=True, scope=scope_string)
         logger.info("granted tokens to client %s for %s", client_id, ", ".join(groups))
 
         response = dict(documents[0])
@@ -166,6 +171,14 @@ def authenticate_bearer(state: ServiceState, authorization: str | None) -> str:
     Raise TransferError 401 ``AuthenticationFailed`` when the header is missing,
     malformed, or names a token that is unknown, expired or not for Transfer.
     """
+    return authenticate_token(state, authorization).client_id
+
+
+def authenticate_token(state: ServiceState, authorization: str | None) -> TokenRecord:
+    """Return the record of a Transfer request's bearer token, with its scopes and consents.
+
+    Raise TransferError 401 as :func:`authenticate_bearer` does.
+    """
     if not authorization:
         raise TransferError(401, "AuthenticationFailed", "No Authorization header provided")
     scheme, _, token = authorization.partition(" ")
@@ -175,4 +188,4 @@ def authenticate_bearer(state: ServiceState, authorization: str | None) -> str:
     record = state.lookup_token(token.strip())
     if record is None or record.resource_server != TRANSFER_RESOURCE_SERVER:
         raise TransferError(401, "AuthenticationFailed", "Token is not active")
-    return record.client_id
+    return record

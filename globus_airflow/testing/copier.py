@@ -18,6 +18,7 @@ import shutil
 import stat
 from pathlib import Path
 
+from globus_airflow.testing.access import check_task_path
 from globus_airflow.testing.checksums import new_hasher, normalize_algorithm
 from globus_airflow.testing.control import SKIPPED, TaskControl
 from globus_airflow.testing.paths import PathEscapeError, join_globus_path, normalize_globus_path, resolve_path
@@ -138,6 +139,7 @@ class TransferJob:
                 self.control.retry(lambda d=directory, n=names: self._delete_extra(d, n))
 
     def _resolve(self, collection: Collection, globus_path: str, *, on_source: bool) -> Path:
+        check_task_path(self.control.state, self.task.owner_id, collection, globus_path, write=not on_source, on_source=on_source)
         try:
             return resolve_path(collection.root, globus_path)
         except PathEscapeError as error:

@@ -13,6 +13,7 @@ import os
 import stat
 from pathlib import Path
 
+from globus_airflow.testing.access import check_task_path
 from globus_airflow.testing.control import SKIPPED, TaskControl
 from globus_airflow.testing.paths import PathEscapeError, resolve_path, split_globus_path
 from globus_airflow.testing.state import Collection
@@ -50,6 +51,7 @@ class DeleteJob:
 
     def _find_targets(self, globus_path: str) -> list[tuple[Path, str]]:
         """Resolve an item to the local paths it names, expanding a glob when asked."""
+        check_task_path(self.control.state, self.task.owner_id, self.collection, globus_path, write=True, on_source=True)
         try:
             segments = split_globus_path(globus_path)
             if not segments:

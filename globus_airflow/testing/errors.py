@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class TransferError(Exception):
-    """A Transfer API error: sent as ``{"code", "message", "request_id", "resource"}``."""
+    """A Transfer API error: sent as ``{"code", "message", "request_id", "resource"}``.
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    ``extra`` holds further body fields, such as the ``required_scopes`` of ``ConsentRequired``.
+    """
+
+    def __init__(self, status: int, code: str, message: str, *, extra: dict[str, Any] | None = None) -> None:
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
         self.message = message
+        self.extra = dict(extra or {})
 
 
 class OAuthError(Exception):

@@ -15,7 +15,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 
-from globus_airflow.testing.auth_api import authenticate_bearer
+from globus_airflow.testing.access import kind_fields, require_operation_access
+from globus_airflow.testing.auth_api import authenticate_bearer, authenticate_token
 from globus_airflow.testing.documents import endpoint_document, file_document, result_document
 from globus_airflow.testing.errors import TransferError
 from globus_airflow.testing.paths import (
@@ -118,7 +119,8 @@ def build_operations_router(state: ServiceState) -> APIRouter:
     @router.get("/endpoint/{endpoint_id}")
     def get_endpoint(endpoint_id: str, identity: str = Depends(require_identity)) -> dict[str, Any]:
         """Return the collection document."""
-        return endpoint_document(collection_for(endpoint_id), base_url=state.base_url)
+        collection = collection_for(endpoint_id)
+        return {**endpoint_document(collection, base_url=state.base_url), **kind_fields(collection)}
 
     @router.get("/operation/endpoint/{endpoint_id}/ls")
     def ls(request: Request, endpoint_id: str, identity: str = Depends(require_identity)) -> dict[str, Any]:
@@ -126,6 +128,7 @@ def build_operations_router(state: ServiceState) -> APIRouter:
         collection = collection_for(endpoint_id)
         query = request.query_params
         globus_path = query.get("path") or "/~/"
+        require_operation_access(state, authenticate_token(state, request.headers.get("authorization")), collection, globus_path, write=False)
         show_hidden = _flag(query.get("show_hidden"), name="show_hidden", default=True)
         limit = parse_int(query.get("limit"), name="limit", default=MAX_LS_LIMIT, maximum=MAX_LS_LIMIT)
         offset = parse_int(query.get("offset"), name="offset", default=0)
@@ -181,6 +184,7 @@ def build_operations_router(state: ServiceState) -> APIRouter:
         globus_path = body.get("path") if isinstance(body, dict) else None
         if not isinstance(globus_path, str) or not globus_path:
             raise bad_request("path is required")
+        require_operation_access(state, authenticate_token(state, request.headers.get("authorization")), collection, globus_path, write=True)
         path = resolve(collection, globus_path)
 
         try:
@@ -209,6 +213,7 @@ def build_operations_router(state: ServiceState) -> APIRouter:
         globus_path = request.query_params.get("path")
         if not globus_path:
             raise bad_request("path is required")
+        require_operation_access(state, authenticate_token(state, request.headers.get("authorization")), collection, globus_path, write=False)
         path = resolve(collection, globus_path)
         try:
             os.lstat(path)

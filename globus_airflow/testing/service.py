@@ -19,10 +19,11 @@ from typing import Any
 
 import uvicorn
 
+from globus_airflow.testing import access
 from globus_airflow.testing.app import build_app
 from globus_airflow.testing.documents import task_document
 from globus_airflow.testing.runner import TaskScheduler
-from globus_airflow.testing.state import ClientRecord, RequestHook, ServiceState, ServiceStats
+from globus_airflow.testing.state import ClientRecord, Collection, RequestHook, ServiceState, ServiceStats
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ class _NotifyingServer(uvicorn.Server):
 class LocalGlobusService:
     """A local Globus Auth and Transfer service for demos, tests and offline DAG runs.
 
-    ``collections`` maps collection names to directories (created when missing).
+    ``collections`` maps collection names to directories (created when missing);
+    they are mapped collections, and :meth:`add_collection` adds other kinds.
     ``bandwidth_limit`` is bytes per second per task (None: unlimited).
     ``token_lifetime`` is the access token lifetime in seconds. A missing
     ``client_id`` or ``client_secret`` is generated at random. ``host`` must be a
@@ -263,9 +265,70 @@ class LocalGlobusService:
 
     # -- collections -------------------------------------------------------------------------
 
-    def add_collection(self, name: str, directory: str | Path) -> str:
-        """Serve ``directory`` (created when missing) as collection ``name``; return its id."""
-        return self._state.add_collection(name, directory).collection_id
+    def add_collection(self, name: str, directory: str | Path, *, kind: str = access.DEFAULT_COLLECTION_KIND) -> str:
+        """Serve ``directory`` (created when missing) as collection ``name``; return its id.
+
+        ``kind`` is ``mapped`` (the default: Transfer requires the collection's
+        data_access consent), ``guest`` (an identity needs an access rule, see
+        :meth:`grant_access`) or ``high_assurance`` (mapped, without a data_access scope).
+        """
+        return self._state.add_collection(name, directory, kind=kind).collection_id
+
+    def _collection_named(self, name: str) -> Collection:
+        collection = self._state.find_collection(self.collection_id(name))
+        assert collection is not None
+        return collection
+
+    def grant_access(
+        self,
+        collection_name: str,
+        *,
+        identity: str | None = None,
+        path: str = "/",
+        permissions: str = "rw",
+    ) -> None:
+        """Add an access rule to a guest collection.
+
+        ``identity`` is a client id or ``<client id>@clients.auth.globus.org``;
+        by default, the service's own client. The rule covers ``path`` and
+        everything below it; ``permissions`` is ``r`` or ``rw``. Raise
+        ValueError for a collection that is not a guest collection, KeyError
+        for an unknown name.
+        """
+        access.add_access_rule(
+            self._state,
+            self._collection_named(collection_name),
+            identity=identity or self.client_id,
+            path=path,
+            permissions=permissions,
+        )
+
+    def refuse_consent(self, collection_name: str) -> None:
+        """Make later token grants succeed without the data_access consent of a mapped collection.
+
+        Transfer then keeps answering ConsentRequired for that collection, as it
+        does when Globus does not let the client use the collection.
+        """
+        access.refuse_consent(self._state, self._collection_named(collection_name))
+
+    def transfer_scope(self, *collection_names: str) -> str:
+        """Return the Transfer scope with the data_access scopes of mapped collections.
+
+        By default every mapped collection is included; pass names to choose.
+        This is the scope a plain globus-sdk client needs to use the collections.
+        """
+        with self._state.lock:
+            collections = list(self._state.collections.values())
+        if collection_names:
+            collections = [self._collection_named(name) for name in collection_names]
+        dependencies = [
+            f"*{access.data_access_scope(collection.collection_id)}"
+            for collection in collections
+            if collection.kind == "mapped"
+        ]
+        if not dependencies:
+            return access.TRANSFER_SCOPE
+        return f"{access.TRANSFER_SCOPE}[{' '.join(dependencies)}]"
 
     def collection_id(self, name: str) -> str:
         """Return the id of a registered collection: uuid5 of a fixed namespace and ``name``."""
@@ -365,5 +428,5 @@ class LocalGlobusService:
 
     @property
     def stats(self) -> ServiceStats:
-        """A snapshot of the counters: token grants, submissions, requests per route."""
+        """A snapshot of the counters: token grants and their scopes, submissions, requests per route."""
         return self._state.stats()

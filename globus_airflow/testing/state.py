@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from globus_airflow.testing.access import DEFAULT_COLLECTION_KIND, AccessControls, check_kind
 from globus_airflow.testing.tasks import TaskRecord
 
 # Collection ids are uuid5(COLLECTION_NAMESPACE, name), so a DAG can hard-code the
@@ -41,11 +42,15 @@ def collection_id_for(name: str) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class Collection:
-    """A directory served as a Globus collection; ``root`` is its resolved real path."""
+    """A directory served as a Globus collection; ``root`` is its resolved real path.
+
+    ``kind`` is ``mapped``, ``guest`` or ``high_assurance`` (see ``testing.access``).
+    """
 
     collection_id: str
     name: str
     root: Path
+    kind: str = DEFAULT_COLLECTION_KIND
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +85,8 @@ class ServiceStats:
     submissions_accepted: int
     submissions_duplicate: int
     requests: dict[str, int]
+    token_grant_scopes: tuple[str, ...] = ()
+    """The scope string that each granted token request asked for, oldest first."""
 
 
 class ServiceState:
@@ -114,11 +121,13 @@ class ServiceState:
         self.submitted: dict[tuple[str, str], str] = {}
         self.tasks: dict[str, TaskRecord] = {}
         self.request_hooks: list[RequestHook] = []
+        self.access = AccessControls()
         self.base_url = ""
 
         self._sequence = itertools.count(1)
         self._token_grants = 0
         self._token_rejections = 0
+        self._token_grant_scopes: list[str] = []
         self._accepted = 0
         self._duplicates = 0
         self._requests: Counter[str] = Counter()
@@ -152,13 +161,14 @@ class ServiceState:
 
     # -- collections -----------------------------------------------------------
 
-    def add_collection(self, name: str, directory: str | Path) -> Collection:
+    def add_collection(self, name: str, directory: str | Path, *, kind: str = DEFAULT_COLLECTION_KIND) -> Collection:
         """Register ``directory`` (created when missing) as the collection ``name``.
 
-        Registering the same name and directory again returns the existing
-        collection. Raise ValueError for an empty name or a name bound to another
-        directory.
+        Registering the same name, directory and kind again returns the existing
+        collection. Raise ValueError for an empty name, an unknown kind, or a
+        name bound to another directory or kind.
         """
+        check_kind(kind)
         if not name or "/" in name:
             raise ValueError(f"invalid collection name {name!r}: use a non-empty name without '/'")
 
@@ -168,13 +178,15 @@ class ServiceState:
         if not root.is_dir():
             raise ValueError(f"collection {name!r}: {root} is not a directory")
 
-        collection = Collection(collection_id=collection_id_for(name), name=name, root=root)
+        collection = Collection(collection_id=collection_id_for(name), name=name, root=root, kind=kind)
         with self.lock:
             existing = self.collections.get(collection.collection_id)
             if existing is not None and existing.root != root:
                 raise ValueError(
                     f"collection {name!r} is already bound to {existing.root}, not {root}"
                 )
+            if existing is not None and existing.kind != kind:
+                raise ValueError(f"collection {name!r} is already a {existing.kind} collection, not {kind}")
             self.collections[collection.collection_id] = collection
             self.notify()
         return collection
@@ -241,11 +253,12 @@ class ServiceState:
                 record.expires_at = min(record.expires_at, now)
             self.notify()
 
-    def count_token_grant(self, *, granted: bool) -> None:
-        """Count one token request as granted or rejected."""
+    def count_token_grant(self, *, granted: bool, scope: str | None = None) -> None:
+        """Count one token request as granted or rejected; ``scope`` is what a granted one asked for."""
         with self.lock:
             if granted:
                 self._token_grants += 1
+                self._token_grant_scopes.append(scope or "")
             else:
                 self._token_rejections += 1
 
@@ -320,4 +333,5 @@ class ServiceState:
                 submissions_accepted=self._accepted,
                 submissions_duplicate=self._duplicates,
                 requests=dict(self._requests),
+                token_grant_scopes=tuple(self._token_grant_scopes),
             )

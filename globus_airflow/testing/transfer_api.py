@@ -14,7 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from globus_airflow.testing.auth_api import authenticate_bearer
+from globus_airflow.testing.access import require_task_data_access
+from globus_airflow.testing.auth_api import authenticate_bearer, authenticate_token
 from globus_airflow.testing.documents import event_document, result_document, submission_result, task_document
 from globus_airflow.testing.errors import TransferError
 from globus_airflow.testing.runner import TaskScheduler, cancel_task
@@ -169,6 +170,7 @@ def build_transfer_router(state: ServiceState, scheduler: TaskScheduler) -> APIR
 
             build = build_transfer_task if task_type == "TRANSFER" else build_delete_task
             task = build(state, body, owner_id=identity, submission_id=submission_id)
+            require_task_data_access(state, authenticate_token(state, request.headers.get("authorization")), task)
             state.add_task(task)
             scheduler.start(task)
 

@@ -11,8 +11,6 @@ import pytest
 
 from globus_airflow.testing import LocalGlobusService
 
-TRANSFER_SCOPE = "urn:globus:auth:scope:transfer.api.globus.org:all"
-
 
 @pytest.fixture
 def source_dir(tmp_path: Path) -> Path:
@@ -49,7 +47,8 @@ def make_transfer_client(
         client_secret or service.client_secret,
         base_url=service.auth_url,
     )
-    authorizer = globus_sdk.ClientCredentialsAuthorizer(auth_client, scopes=TRANSFER_SCOPE)
+    # Mapped collections need their data_access consents, as on Globus.
+    authorizer = globus_sdk.ClientCredentialsAuthorizer(auth_client, scopes=service.transfer_scope())
     return globus_sdk.TransferClient(authorizer=authorizer, base_url=service.transfer_url)
 
 

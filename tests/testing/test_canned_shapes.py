@@ -18,8 +18,6 @@ from globus_sdk.testing import get_response_set
 
 from globus_airflow.testing import LocalGlobusService
 
-TRANSFER_SCOPE = "urn:globus:auth:scope:transfer.api.globus.org:all"
-
 
 def missing_keys(expected: Any, actual: Any, path: str = "") -> list[str]:
     """List the key paths present in ``expected`` but absent from ``actual``."""
@@ -54,7 +52,7 @@ class Session:
         self.service = service
         self.token_response = requests.post(
             service.auth_url + "v2/oauth2/token",
-            data={"grant_type": "client_credentials", "scope": TRANSFER_SCOPE},
+            data={"grant_type": "client_credentials", "scope": service.transfer_scope()},
             auth=(service.client_id, service.client_secret),
             timeout=10,
         ).json()

@@ -45,8 +45,10 @@ def test_serve_prints_json_and_stops(tmp_path: Path, stop_signal: signal.Signals
         auth_client = globus_sdk.ConfidentialAppAuthClient(
             announcement["client_id"], announcement["client_secret"], base_url=announcement["auth_url"]
         )
+        source_id = announcement["collections"]["source"]
+        scope = f"{TRANSFER_SCOPE}[*https://auth.globus.org/scopes/{source_id}/data_access]"
         client = globus_sdk.TransferClient(
-            authorizer=globus_sdk.ClientCredentialsAuthorizer(auth_client, scopes=TRANSFER_SCOPE),
+            authorizer=globus_sdk.ClientCredentialsAuthorizer(auth_client, scopes=scope),
             base_url=announcement["transfer_url"],
         )
         listing = client.operation_ls(announcement["collections"]["source"], path="/")

@@ -52,14 +52,16 @@ def test_collection_ids_are_deterministic(service: LocalGlobusService) -> None:
         service.collection_id("unknown")
 
 
-def test_add_collection_after_start(service: LocalGlobusService, transfer_client, tmp_path: Path) -> None:
+def test_add_collection_after_start(service: LocalGlobusService, tmp_path: Path) -> None:
     late_directory = tmp_path / "late" / "created"
 
     collection_id = service.add_collection("late", late_directory)
     (late_directory / "x.txt").write_text("x")
 
     assert collection_id == collection_id_for("late")
-    assert [entry["name"] for entry in transfer_client.operation_ls(collection_id)] == ["x.txt"]
+    # A client built now asks for the new collection's data_access consent too.
+    client = make_transfer_client(service)
+    assert [entry["name"] for entry in client.operation_ls(collection_id)] == ["x.txt"]
     assert service.add_collection("late", late_directory) == collection_id
     with pytest.raises(ValueError, match="already bound"):
         service.add_collection("late", tmp_path)
