@@ -26,6 +26,7 @@ with DAG(
         destination_path="/",
         recursive=True,
         poll_interval=0.2,
+        timeout=120,
         transient_error_budget=1.0,
         deferrable=True,
         retries=1,

@@ -24,4 +24,5 @@ with DAG(
         destination_path="/",
         recursive=True,
         poll_interval=0.2,
+        timeout=120,
     )
