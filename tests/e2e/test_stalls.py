@@ -92,3 +92,40 @@ def test_queued_task_does_not_stall(local_globus, collections):
         assert queued["files_transferred"] == 0
         assert local_globus.get_task(globus_task_id)["status"] == "SUCCEEDED"
         assert (collections["destination"] / task_id / "sample.txt").read_text() == "sample\n"
+
+
+def test_no_stall_timeout_waits_for_deadline(local_globus, capfd):
+    stalled_documents = {}
+
+    def expire_when_waited_past_stall_timeout():
+        blocking_task = reads.wait_for_reads(READS_PAST_STALL_TIMEOUT)
+        stalled_documents["blocking"] = local_globus.get_task(blocking_task)
+        # The deadlines are 1 hour (blocking) and 4 hours (deferred) after submission.
+        local_globus.advance_clock(2 * 3600)
+
+        deferred_task = reads.wait_for_reads(READS_PAST_STALL_TIMEOUT, exclude={blocking_task})
+        stalled_documents["deferred"] = local_globus.get_task(deferred_task)
+        local_globus.advance_clock(3 * 3600)
+
+    def expire_all():
+        local_globus.advance_clock(5 * 3600)
+
+    with task_reads(local_globus) as reads:
+        with in_background(expire_when_waited_past_stall_timeout, cleanup=expire_all, reads=reads):
+            dag_run = run_dag("globus_e2e_deadline")
+    captured = capfd.readouterr()
+    output = captured.out + captured.err
+
+    assert task_states(dag_run) == {"blocking": "failed", "deferred": "failed"}
+    for task_id in ("blocking", "deferred"):
+        globus_task_id = xcom_value(dag_run, task_id, key="globus_task_id")
+        stalled = stalled_documents[task_id]
+        task = local_globus.get_task(globus_task_id)
+
+        assert stalled["task_id"] == globus_task_id
+        assert stalled["status"] == "ACTIVE"
+        assert stalled["nice_status"] == "FILE_NOT_FOUND"
+        assert task["status"] == "FAILED"
+        assert task["fatal_error"]["code"] == "EXPIRED"
+        assert f"Globus task {globus_task_id} failed with EXPIRED" in output
+    assert "Likely fix: set a later deadline" in output
