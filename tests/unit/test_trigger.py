@@ -146,3 +146,18 @@ def test_on_kill_cancels_only_when_asked(monkeypatch, cancel_on_kill):
     asyncio.run(trigger.on_kill())
 
     assert client.cancelled == (["T1"] if cancel_on_kill else [])
+
+
+@pytest.mark.parametrize("end_time", [None, 1_900_000_000.5])
+def test_round_trip_through_trigger_row(end_time):
+    """The triggerer rebuilds the trigger from the encrypted kwargs of its database row."""
+    from airflow.models.trigger import Trigger
+
+    trigger = make_trigger(end_time=end_time, stall_timeout=None, heartbeat_interval=300.0)
+    row = Trigger.from_object(trigger)
+    rebuilt = GlobusTaskTrigger(**row.kwargs)
+
+    assert row.classpath == "globus_airflow.triggers.task.GlobusTaskTrigger"
+    assert rebuilt.serialize() == trigger.serialize()
+    assert rebuilt.end_time == end_time
+    assert rebuilt.stall_timeout is None
