@@ -139,7 +139,12 @@ class GlobusTaskTrigger(BaseTrigger):
         return GlobusHook(globus_conn_id=self.globus_conn_id, credentials=credentials)
 
     async def on_kill(self) -> None:
-        """Cancel the Globus task when a user acts on the deferred Airflow task; never raises."""
+        """Cancel the Globus task when a user acts on the deferred Airflow task; never raises.
+
+        NOTE: Airflow calls this only for a trigger that a triggerer is running.
+        A task marked or cleared before a triggerer picks up its trigger (about
+        a second after the deferral) leaves its Globus task running.
+        """
         if not self.cancel_on_kill:
             return
         try:
