@@ -17,6 +17,7 @@ from typing import TypeVar
 from globus_airflow.testing.state import ServiceState
 from globus_airflow.testing.tasks import (
     EventRecord,
+    Interruption,
     ItemFault,
     ServiceStopping,
     TaskCanceled,
@@ -31,6 +32,48 @@ T = TypeVar("T")
 # A running task adds a PROGRESS event at most this often, in service-clock seconds,
 # and always one just before SUCCEEDED.
 PROGRESS_EVENT_INTERVAL = 10.0
+
+
+def stall_event_details(task: TaskRecord, stall: Interruption) -> str:
+    """Return the ``details`` of a stall's error event.
+
+    With a path, this is JSON shaped like the details Globus writes for a
+    fault: ``{"context": [{"operation": ..., "path": ...}], "error": {...}}``.
+    Without one, it is the stall's description.
+
+    NOTE: the operation name (the task type in lower case) and the fields of
+    ``error`` are guesses; Transfer does not document them.
+    """
+    if stall.path is None:
+        return stall.description
+    return json.dumps(
+        {
+            "context": [{"operation": task.type.lower(), "path": stall.path}],
+            "error": {"code": stall.nice_status, "details": stall.description},
+        }
+    )
+
+
+def record_stall_fault(state: ServiceState, task: TaskRecord) -> None:
+    """Count one fault of a stalled task, add its error event and set the next one's time.
+
+    Call with the state lock held and ``task.stall`` set.
+    """
+    stall = task.stall
+    assert stall is not None
+    now = state.now()
+    task.faults += 1
+    task.events.append(
+        EventRecord(
+            code=stall.nice_status,
+            description=stall.description,
+            details=stall_event_details(task, stall),
+            is_error=True,
+            time=now,
+        )
+    )
+    task.next_stall_fault_at = now + state.retry_interval
+    state.notify()
 
 
 class Skipped:
@@ -64,26 +107,47 @@ class TaskControl:
     def _seconds_to_deadline(self) -> float:
         return max(self.task.deadline - self.state.now(), 0.0)
 
-    def checkpoint(self) -> bool:
-        """Wait while tasks are held, then raise if the task must stop.
+    def _wait_while_interrupted(self, *, include_hold: bool) -> bool:
+        """Wait while the task is stalled, INACTIVE or paused (and, if asked, held).
 
-        Return whether the call waited for a hold to be released.
+        A stalled task gains a fault and an error event every ``retry_interval``
+        service-clock seconds while it waits, as a retrying task does. Raise when
+        the task must stop; return whether the call waited. Call with the lock held.
         """
         waited = False
+        while True:
+            self._raise_if_stopped()
+            task = self.task
+            due = task.next_stall_fault_at
+            stall_counts = task.stall is not None and task.admin_pause is None and task.inactive is None
+            if stall_counts and due is not None and self.state.now() >= due:
+                record_stall_fault(self.state, task)
+            if task.interruption is None and not (include_hold and self.state.held):
+                return waited
+            waited = True
+            timeout = self._seconds_to_deadline()
+            if stall_counts and task.next_stall_fault_at is not None:
+                timeout = min(timeout, max(task.next_stall_fault_at - self.state.now(), 0.0))
+            self.state.changed.wait(timeout=timeout)
+
+    def checkpoint(self) -> bool:
+        """Wait while tasks are held or this task is interrupted, then raise if it must stop.
+
+        Return whether the call waited for a hold or an interruption to end.
+        """
         with self.state.lock:
-            while True:
-                self._raise_if_stopped()
-                if not self.state.held:
-                    return waited
-                waited = True
-                self.state.changed.wait(timeout=self._seconds_to_deadline())
+            return self._wait_while_interrupted(include_hold=True)
 
     # -- counters and events -------------------------------------------------------
 
     def add(self, **increments: int) -> None:
-        """Add to the task's counters, such as ``files=1`` or ``bytes_transferred=n``."""
+        """Add to the task's counters, such as ``files=1`` or ``bytes_transferred=n``.
+
+        While the task is stalled, INACTIVE or paused, this waits, so the
+        counters do not move.
+        """
         with self.state.lock:
-            self._raise_if_stopped()
+            self._wait_while_interrupted(include_hold=False)
             for name, amount in increments.items():
                 setattr(self.task, name, getattr(self.task, name) + amount)
             self._maybe_progress_event()
@@ -96,7 +160,7 @@ class TaskControl:
         never published after a cancel request returned.
         """
         with self.state.lock:
-            self._raise_if_stopped()
+            self._wait_while_interrupted(include_hold=False)
             action()
             for name, amount in increments.items():
                 setattr(self.task, name, getattr(self.task, name) + amount)

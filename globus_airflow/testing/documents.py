@@ -47,7 +47,24 @@ def error_body(*, code: str, message: str, resource: str) -> dict[str, Any]:
     }
 
 
+def _nice_status(task: TaskRecord) -> str | None:
+    interruption = task.interruption
+    return interruption.nice_status if interruption is not None else task.nice_status
+
+
+def _nice_status_details(task: TaskRecord) -> str | None:
+    interruption = task.interruption
+    if interruption is None:
+        return task.nice_status_details
+    if interruption.path is None:
+        return interruption.description
+    return f"{interruption.description}: {interruption.path}"
+
+
 def _nice_status_description(task: TaskRecord) -> str | None:
+    interruption = task.interruption
+    if interruption is not None:
+        return interruption.description
     if task.nice_status is None:
         return None
     if task.nice_status in ("OK", "Queued"):
@@ -59,6 +76,8 @@ def _is_ok(task: TaskRecord) -> bool | None:
     # Transfer reports is_ok only while a task is ACTIVE: false while it retries a fault.
     if task.is_finished:
         return None
+    if task.interruption is not None:
+        return False
     return task.nice_status in ("OK", "Queued")
 
 
@@ -102,12 +121,12 @@ def task_document(task: TaskRecord, *, now: float) -> dict[str, Any]:
         "request_time": format_time(task.request_time),
         "completion_time": format_time(task.completion_time),
         "deadline": format_time(task.deadline),
-        "nice_status": task.nice_status,
-        "nice_status_details": task.nice_status_details,
+        "nice_status": _nice_status(task),
+        "nice_status_details": _nice_status_details(task),
         "nice_status_expires_in": None,
         "nice_status_short_description": _nice_status_description(task),
         "is_ok": _is_ok(task),
-        "is_paused": False,
+        "is_paused": task.admin_pause is not None and not task.is_finished,
         "fatal_error": task.fatal_error,
         "canceled_by_admin": task.canceled_by_admin,
         "canceled_by_admin_message": task.canceled_by_admin_message,

@@ -55,6 +55,8 @@ def finish_task(
             task.subtasks_failed += pending
         task.subtasks_retrying = 0
         task.next_retry_at = None
+        task.stall = task.inactive = task.admin_pause = None
+        task.next_stall_fault_at = None
 
         task.status = status
         task.nice_status = None

@@ -24,6 +24,7 @@ from globus_airflow.testing.app import build_app
 from globus_airflow.testing.documents import task_document
 from globus_airflow.testing.runner import TaskScheduler
 from globus_airflow.testing.state import ClientRecord, Collection, RequestHook, ServiceState, ServiceStats
+from globus_airflow.testing.task_states import TaskStateControls
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class _NotifyingServer(uvicorn.Server):
         self._started_event.set()
 
 
-class LocalGlobusService:
+class LocalGlobusService(TaskStateControls):
     """A local Globus Auth and Transfer service for demos, tests and offline DAG runs.
 
     ``collections`` maps collection names to directories (created when missing);
@@ -72,6 +73,10 @@ class LocalGlobusService:
     ``client_id`` or ``client_secret`` is generated at random. ``host`` must be a
     loopback address and ``port`` 0 picks a free port. ``retry_interval`` is the
     service-clock seconds a task waits before retrying a fault.
+
+    Tests impose task states with the methods of :class:`TaskStateControls`
+    (``stall_task``, ``make_inactive``, ``admin_pause``, ``admin_cancel``,
+    ``expire_task`` and more).
     """
 
     def __init__(

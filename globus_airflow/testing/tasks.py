@@ -51,6 +51,20 @@ class EventRecord:
     time: float
 
 
+@dataclasses.dataclass(frozen=True)
+class Interruption:
+    """Why a task makes no progress: a stall, an INACTIVE status or an administrator's pause.
+
+    The task document reports ``nice_status`` and ``description`` as its
+    ``nice_status`` and ``nice_status_short_description``. ``path`` is the path
+    that a stall's error events name, or None.
+    """
+
+    nice_status: str
+    description: str
+    path: str | None = None
+
+
 @dataclasses.dataclass
 class TaskRecord:
     """The state of one TRANSFER or DELETE task.
@@ -103,15 +117,31 @@ class TaskRecord:
     events: list[EventRecord] = dataclasses.field(default_factory=list)
     successful_transfers: list[tuple[str, str]] = dataclasses.field(default_factory=list)
 
+    # Set by the controls in testing.task_states; the runner makes no progress while any is set.
+    stall: Interruption | None = None
+    inactive: Interruption | None = None
+    admin_pause: Interruption | None = None
+
     # Bookkeeping of the runner, not part of any document.
     holds_slot: bool = False
     started_at: float | None = None
     next_retry_at: float | None = None
+    next_stall_fault_at: float | None = None
 
     @property
     def is_finished(self) -> bool:
         """Whether the task reached SUCCEEDED or FAILED."""
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def interruption(self) -> Interruption | None:
+        """What the task document reports instead of the runner's own nice_status.
+
+        An administrator's pause wins over INACTIVE, which wins over a stall.
+        """
+        if self.is_finished:
+            return None
+        return self.admin_pause or self.inactive or self.stall
 
     @property
     def subtasks_pending(self) -> int:
