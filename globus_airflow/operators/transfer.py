@@ -9,6 +9,11 @@ from typing import TYPE_CHECKING, Any
 from globus_airflow.exceptions import GlobusInputError
 from globus_airflow.operators.base import GlobusBaseTaskOperator
 from globus_airflow.utils import validation
+from globus_airflow.utils.manifests import (
+    check_manifest_format,
+    coerce_item_list,
+    read_transfer_manifest,
+)
 from globus_airflow.utils.task_documents import TRANSFER_OPTIONS, build_transfer_data
 
 if TYPE_CHECKING:
@@ -20,10 +25,11 @@ if TYPE_CHECKING:
 class GlobusTransferOperator(GlobusBaseTaskOperator):
     """Submit a Globus transfer task and, by default, wait until it succeeds.
 
-    Give either ``source_path`` and ``destination_path`` (one item) or
-    ``items`` (many). Paths are absolute on their collection: ``/`` is the
-    collection root and ``/~/`` its default directory. A ``None`` option is
-    left out of the task document so that Globus applies its own default.
+    Give either ``source_path`` and ``destination_path`` (one item), ``items``
+    (many) or ``manifest`` (many, read from a file on the worker). Paths are
+    absolute on their collection: ``/`` is the collection root and ``/~/``
+    its default directory. A ``None`` option is left out of the task
+    document so that Globus applies its own default.
 
     Only a SUCCEEDED task is a success. A FAILED or INACTIVE task, or one
     stalled by a fault that needs a human, raises
@@ -42,7 +48,15 @@ class GlobusTransferOperator(GlobusBaseTaskOperator):
         Globus detect it
     :param items: list of dicts with ``source_path``, ``destination_path`` and
         optional ``recursive``, ``external_checksum`` and ``checksum_algorithm``
-        (templated)
+        (templated); an upstream ``.output`` or a template that renders to a
+        JSON or Python list also works
+    :param manifest: path of a file on the Airflow worker that lists the
+        items, as JSON lines, CSV with a header, or globus-cli ``--batch``
+        lines (see :mod:`globus_airflow.utils.manifests`); with a manifest,
+        ``source_path`` and ``destination_path`` are optional prefixes for
+        its relative paths (templated)
+    :param manifest_format: ``jsonl``, ``csv`` or ``batch``; ``None`` detects
+        it from the file name (``.jsonl``, ``.ndjson``, ``.csv``, else batch)
     :param transfer_label: the Globus task label, at most 128 characters (templated)
     :param sync_level: ``exists``, ``size``, ``mtime`` or ``checksum``: when a
         file already at the destination is skipped
@@ -62,7 +76,8 @@ class GlobusTransferOperator(GlobusBaseTaskOperator):
     :param filter_rules: list of dicts with ``name`` (a glob), optional ``method``
         (``include`` or ``exclude``, default ``exclude``) and ``type``
         (``file`` or ``dir``), applied in order to recursive items
-    :return: the Globus task id, which Airflow stores as the return value XCom
+    :return: the Globus task id, which Airflow stores as the return value XCom;
+        the list of task ids when ``max_items_per_task`` split the items
     """
 
     template_fields: Sequence[str] = (
@@ -71,6 +86,7 @@ class GlobusTransferOperator(GlobusBaseTaskOperator):
         "source_path",
         "destination_path",
         "items",
+        "manifest",
         "transfer_label",
         "globus_conn_id",
     )
@@ -85,6 +101,8 @@ class GlobusTransferOperator(GlobusBaseTaskOperator):
         destination_path: str | None = None,
         recursive: bool | None = None,
         items: list[dict[str, Any]] | str | None = None,
+        manifest: str | None = None,
+        manifest_format: str | None = None,
         transfer_label: str | None = None,
         sync_level: str | int | None = None,
         verify_checksum: bool | None = None,
@@ -111,6 +129,8 @@ class GlobusTransferOperator(GlobusBaseTaskOperator):
         self.destination_path = destination_path
         self.recursive = recursive
         self.items = items
+        self.manifest = manifest
+        self.manifest_format = manifest_format
         self.transfer_label = validation.check_label("transfer_label", transfer_label)
         self.sync_level = validation.check_sync_level(sync_level)
         self.deadline = validation.check_deadline(deadline)
@@ -140,6 +160,9 @@ class GlobusTransferOperator(GlobusBaseTaskOperator):
                 validation.check_path(name, getattr(self, name))
 
     def _check_item_arguments(self) -> None:
+        if self.manifest is not None:
+            self._check_manifest_arguments()
+            return
         single = self.source_path is not None or self.destination_path is not None
         if self.items is not None and single:
             raise GlobusInputError(
@@ -157,13 +180,37 @@ class GlobusTransferOperator(GlobusBaseTaskOperator):
                 "give 'recursive' in each item instead."
             )
 
+    def _check_manifest_arguments(self) -> None:
+        if self.items is not None:
+            raise GlobusInputError(
+                f"Task {self.task_id!r} sets both manifest and items: pass one of them."
+            )
+        if self.recursive is not None:
+            raise GlobusInputError(
+                f"Task {self.task_id!r} sets recursive={self.recursive!r} with a manifest: "
+                "mark directories in the manifest instead (--recursive on a batch line, "
+                "or a 'recursive' column or key)."
+            )
+        check_manifest_format(self.manifest_format)
+
     def build_transfer_data(self, *, submission_id: str | None = None) -> globus_sdk.TransferData:
         """Check the rendered arguments and build the transfer task document.
 
+        A manifest is read here, on the worker, at execution time.
+
         :raises GlobusInputError: a rendered value is invalid
         """
-        if self.items is not None:
-            items = validation.check_transfer_items(self.items)
+        if self.manifest is not None:
+            items = validation.check_transfer_items(
+                read_transfer_manifest(
+                    self.manifest,
+                    manifest_format=self.manifest_format,
+                    source_prefix=self.source_path,
+                    destination_prefix=self.destination_path,
+                )
+            )
+        elif self.items is not None:
+            items = validation.check_transfer_items(coerce_item_list(self.items))
         else:
             items = [
                 {

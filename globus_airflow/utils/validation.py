@@ -118,8 +118,16 @@ def check_deadline(value: Any) -> datetime.datetime | datetime.timedelta | None:
     )
 
 
-def check_transfer_items(value: Any) -> list[dict[str, Any]]:
-    """Check a list of transfer items and return a copy with each item's values checked."""
+def check_transfer_items(
+    value: Any, *, locations: Sequence[str] | None = None
+) -> list[dict[str, Any]]:
+    """Check a list of transfer items and return a copy with each item's values checked.
+
+    Every item is checked before anything is raised, so one error names each bad item.
+
+    :param locations: how to name each item in messages, such as ``batch.txt line 4``;
+        ``items[<index>]`` by default
+    """
     if isinstance(value, Mapping) or not isinstance(value, Sequence) or isinstance(value, str):
         raise GlobusInputError(
             f"items={value!r} must be a list of dicts with 'source_path' and 'destination_path'."
@@ -129,31 +137,103 @@ def check_transfer_items(value: Any) -> list[dict[str, Any]]:
             "items is an empty list: a Globus transfer needs at least one item."
         )
 
-    checked = []
+    problems = []
     for index, item in enumerate(value):
-        where = f"items[{index}]"
-        if not isinstance(item, Mapping):
-            raise GlobusInputError(f"{where}={item!r} must be a dict.")
-        unknown = set(item) - TRANSFER_ITEM_KEYS
-        if unknown:
+        where = locations[index] if locations is not None else f"items[{index}]"
+        try:
+            check_transfer_item(where, item)
+        except GlobusInputError as error:
+            problems.append(str(error))
+    raise_for_item_problems(problems, total=len(value))
+    return [dict(item) for item in value]
+
+
+def check_transfer_item(where: str, item: Any) -> None:
+    """Check one transfer item; ``where`` names it in the error, e.g. ``items[3]``."""
+    if not isinstance(item, Mapping):
+        raise GlobusInputError(f"{where}={item!r} must be a dict.")
+    unknown = set(item) - TRANSFER_ITEM_KEYS
+    if unknown:
+        raise GlobusInputError(
+            f"{where} has unknown keys {sorted(unknown)}: allowed keys are "
+            f"{sorted(TRANSFER_ITEM_KEYS)}."
+        )
+    for key in ("source_path", "destination_path"):
+        if key not in item:
+            raise GlobusInputError(f"{where}={dict(item)!r} is missing {key!r}.")
+        check_path(_field(where, key), item[key])
+    recursive = item.get("recursive")
+    if recursive is not None and not isinstance(recursive, bool):
+        raise GlobusInputError(f"{_field(where, 'recursive')}={recursive!r} must be true or false.")
+    if item.get("external_checksum") is not None and recursive:
+        raise GlobusInputError(
+            f"{where} sets both 'external_checksum' and recursive=True: an external "
+            "checksum applies to a single file only."
+        )
+
+
+def check_delete_items(value: Any, *, locations: Sequence[str] | None = None) -> list[str]:
+    """Check a list of delete items, each a path or a dict with ``path``; return the paths.
+
+    Every item is checked before anything is raised, so one error names each bad item.
+
+    :param locations: how to name each item in messages; ``items[<index>]`` by default
+    """
+    if isinstance(value, Mapping) or not isinstance(value, Sequence) or isinstance(value, str):
+        raise GlobusInputError(
+            f"items={value!r} must be a list of paths, or of dicts with a 'path' key."
+        )
+    if not value:
+        raise GlobusInputError("items is an empty list: a Globus delete needs at least one item.")
+
+    paths = []
+    problems = []
+    for index, item in enumerate(value):
+        where = locations[index] if locations is not None else f"items[{index}]"
+        try:
+            paths.append(check_delete_item(where, item))
+        except GlobusInputError as error:
+            problems.append(str(error))
+    raise_for_item_problems(problems, total=len(value))
+    return paths
+
+
+def check_delete_item(where: str, item: Any) -> str:
+    """Check one delete item, a path or ``{"path": ...}``, and return its path."""
+    if isinstance(item, Mapping):
+        unknown = set(item) - {"path"}
+        if unknown or "path" not in item:
             raise GlobusInputError(
-                f"{where} has unknown keys {sorted(unknown)}: allowed keys are "
-                f"{sorted(TRANSFER_ITEM_KEYS)}."
+                f"{where}={dict(item)!r} must have exactly one key, 'path'."
             )
-        for key in ("source_path", "destination_path"):
-            if key not in item:
-                raise GlobusInputError(f"{where}={dict(item)!r} is missing {key!r}.")
-            check_path(f"{where}[{key!r}]", item[key])
-        recursive = item.get("recursive")
-        if recursive is not None and not isinstance(recursive, bool):
-            raise GlobusInputError(f"{where}['recursive']={recursive!r} must be true or false.")
-        if item.get("external_checksum") is not None and recursive:
-            raise GlobusInputError(
-                f"{where} sets both 'external_checksum' and recursive=True: an external "
-                "checksum applies to a single file only."
-            )
-        checked.append(dict(item))
-    return checked
+        item = item["path"]
+    return check_path(where if where.endswith("]") else _field(where, "path"), item)
+
+
+def _field(where: str, key: str) -> str:
+    """Name a field of an item: ``items[3]['path']``, or ``batch.txt line 4: path``."""
+    return f"{where}[{key!r}]" if where.endswith("]") else f"{where}: {key}"
+
+
+MAX_REPORTED_PROBLEMS = 20
+"""How many bad items one error message lists before it only counts the rest."""
+
+
+def raise_for_item_problems(problems: Sequence[str], *, total: int) -> None:
+    """Raise one GlobusInputError that lists each problem; do nothing when there are none."""
+    if not problems:
+        return
+    if len(problems) == 1:
+        raise GlobusInputError(problems[0])
+
+    lines = "\n".join(f"  - {problem}" for problem in problems[:MAX_REPORTED_PROBLEMS])
+    hidden = len(problems) - MAX_REPORTED_PROBLEMS
+    if hidden > 0:
+        lines += f"\n  - and {hidden} more"
+    raise GlobusInputError(
+        f"{len(problems)} of {total} items are invalid, so nothing was submitted. "
+        f"Fix each one:\n{lines}"
+    )
 
 
 def check_filter_rules(value: Any) -> list[dict[str, Any]] | None:
@@ -190,4 +270,16 @@ def check_positive_number(name: str, value: Any, *, allow_none: bool = False) ->
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise GlobusInputError(f"{name}={value!r} must be a number of seconds greater than 0.")
+    return value
+
+
+def check_max_items_per_task(value: Any) -> int | None:
+    """Check ``max_items_per_task``: a whole number of at least 1, or ``None`` for no limit."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise GlobusInputError(
+            f"max_items_per_task={value!r} must be a whole number of at least 1, or None "
+            "to put every item in one Globus task."
+        )
     return value
