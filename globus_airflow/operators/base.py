@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from airflow.providers.common.compat.sdk import BaseOperator, conf
 from globus_airflow.exceptions import GlobusTaskTimeoutError
 from globus_airflow.hooks.globus import GlobusHook
 from globus_airflow.links.task import TASK_ID_XCOM_KEY, TASK_URL_XCOM_KEY, GlobusTaskLink
+from globus_airflow.operators.parts import TaskPartsMixin
 from globus_airflow.triggers.task import GlobusTaskTrigger
 from globus_airflow.utils import validation
 from globus_airflow.utils.cancel import cancel_task
@@ -23,9 +25,16 @@ from globus_airflow.utils.outcome import (
     resolve_trigger_event,
     summarize,
 )
+from globus_airflow.utils.parts import part_key, part_label, split_document
 from globus_airflow.utils.retries import DEFAULT_TRANSIENT_ERROR_BUDGET, TransientErrorBudget
 from globus_airflow.utils.stall import DEFAULT_STALL_TIMEOUT
-from globus_airflow.utils.submissions import PriorTask, SubmissionTracker, label_with_key
+from globus_airflow.utils.submissions import (
+    PriorTask,
+    SubmissionTracker,
+    label_key,
+    label_with_key,
+)
+from globus_airflow.utils.task_documents import document_as_json
 from globus_airflow.utils.waiting import TaskPoller, wait_for_task
 
 if TYPE_CHECKING:
@@ -43,8 +52,11 @@ SUMMARY_XCOM_KEY = "globus_task_summary"
 COLLECTION_FIELDS = ("source_endpoint", "destination_endpoint", "endpoint")
 """Fields of transfer and delete task documents that hold collection ids."""
 
+DOCUMENTS_XCOM_KEY = "globus_task_documents"
+"""XCom key of the task documents that ``dry_run=True`` renders instead of submitting."""
 
-class GlobusBaseTaskOperator(BaseOperator):
+
+class GlobusBaseTaskOperator(TaskPartsMixin, BaseOperator):
     """Submit one Globus task and wait for it, in the worker or in the triggerer.
 
     Subclasses build the task document and submit it; this class owns the
@@ -66,8 +78,14 @@ class GlobusBaseTaskOperator(BaseOperator):
         killed, marked or cleared while waiting
     :param cancel_on_timeout: cancel the Globus task when ``timeout`` passes
     :param transient_error_budget: seconds one Globus call may spend retrying
-        rate limits (429), 5xx answers, offline-collection errors and network
+        rate limits (429), 5xx responses, offline-collection errors and network
         errors before the Airflow task fails; 900 by default
+    :param max_items_per_task: split the items into Globus tasks of at most
+        this many items, labelled ``<label> part 2 of 5``; the Airflow task
+        waits on all of them and succeeds only when each one succeeds.
+        ``None`` (the default) submits one task
+    :param dry_run: log the task documents and push them to XCom under
+        ``globus_task_documents`` instead of submitting; no request is sent
     :param globus_conn_id: the Airflow connection of type ``globus``
     """
 
@@ -88,6 +106,8 @@ class GlobusBaseTaskOperator(BaseOperator):
         cancel_on_kill: bool = True,
         cancel_on_timeout: bool = True,
         transient_error_budget: float = DEFAULT_TRANSIENT_ERROR_BUDGET,
+        max_items_per_task: int | None = None,
+        dry_run: bool = False,
         globus_conn_id: str = GlobusHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -107,6 +127,8 @@ class GlobusBaseTaskOperator(BaseOperator):
         self.transient_error_budget = validation.check_positive_number(
             "transient_error_budget", transient_error_budget
         )
+        self.max_items_per_task = validation.check_max_items_per_task(max_items_per_task)
+        self.dry_run = dry_run
         self.globus_conn_id = globus_conn_id
         self._globus_task_id: str | None = None
 
@@ -129,10 +151,16 @@ class GlobusBaseTaskOperator(BaseOperator):
         """
         raise NotImplementedError
 
-    def execute(self, context: Context) -> str:
-        document = self.build_document()
+    def execute(self, context: Context) -> str | list[str] | None:
+        documents = split_document(self.build_document(), self.max_items_per_task)
+        if self.dry_run:
+            return self._render_dry_run(context, documents)
         # Mapped collections need data_access consents in the token before the submit.
-        self.hook.prepare_collections(document.get(key) for key in COLLECTION_FIELDS)
+        self.hook.prepare_collections(documents[0].get(key) for key in COLLECTION_FIELDS)
+        if len(documents) > 1:
+            return self._execute_parts(context, documents)
+
+        document = documents[0]
         client = self.hook.transfer_client
         tracker = SubmissionTracker.from_context(client, context, task_type=self.globus_task_type)
         label = document.get("label")
@@ -256,10 +284,41 @@ class GlobusBaseTaskOperator(BaseOperator):
         return globus_task_id
 
     def on_kill(self) -> None:
-        if not self.cancel_on_kill or self._globus_task_id is None:
+        if not self.cancel_on_kill:
             return
-        self.log.info("Airflow task killed: cancelling Globus task %s", self._globus_task_id)
-        cancel_task(self.hook.transfer_client, self._globus_task_id, self.log)
+        for globus_task_id in self._submitted_task_ids():
+            self.log.info("Airflow task killed: cancelling Globus task %s", globus_task_id)
+            cancel_task(self.hook.transfer_client, globus_task_id, self.log)
+
+    def _render_dry_run(self, context: Context, documents: list[Any]) -> None:
+        """Log and push the documents that would be submitted, with their final labels."""
+        ti = context["ti"]
+        key = label_key(
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            map_index=getattr(ti, "map_index", -1),
+        )
+        label = documents[0].get("label")
+        label = None if label is globus_sdk.MISSING else label
+        default = f"Airflow {self.dag_id} {self.task_id}"
+
+        rendered = []
+        for index, document in enumerate(documents):
+            if len(documents) == 1:
+                document["label"] = label_with_key(label, key, default=default)
+            else:
+                document["label"] = part_label(
+                    label, part_key(key, index), index=index, count=len(documents), default=default
+                )
+            rendered.append(document_as_json(document))
+            self.log.info(
+                "Dry run: would submit this %s task document:\n%s",
+                self.globus_task_type,
+                json.dumps(rendered[-1], indent=2, ensure_ascii=False),
+            )
+        ti.xcom_push(key=DOCUMENTS_XCOM_KEY, value=rendered)
+        self.log.info("Dry run: %d task document(s) rendered; nothing was submitted", len(rendered))
 
     def _poller(self, globus_task_id: str) -> TaskPoller:
         return TaskPoller(

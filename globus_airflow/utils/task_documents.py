@@ -90,3 +90,59 @@ def build_transfer_data(
         data.add_filter_rule(rule["name"], **rule_kwargs)
 
     return data
+
+
+DELETE_OPTIONS = (
+    "recursive",
+    "ignore_missing",
+    "interpret_globs",
+    "local_user",
+    *NOTIFY_OPTIONS,
+)
+"""DeleteData keyword arguments passed through unchanged when set."""
+
+
+def build_delete_data(
+    *,
+    endpoint: str,
+    paths: Sequence[str],
+    label: str | None,
+    deadline: datetime.datetime | datetime.timedelta | None,
+    submission_id: str | None = None,
+    options: Mapping[str, Any],
+) -> globus_sdk.DeleteData:
+    """Build a :class:`globus_sdk.DeleteData` from checked values.
+
+    :param options: values for the names in :data:`DELETE_OPTIONS`; ``None``
+        leaves a field out so that Globus applies its own default
+    """
+    kwargs = {name: value for name, value in options.items() if value is not None}
+    unknown = set(kwargs) - set(DELETE_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown delete options: {sorted(unknown)}")
+
+    task_fields = {
+        "label": label,
+        "submission_id": submission_id,
+        "deadline": resolve_deadline(deadline),
+    }
+    kwargs.update({name: value for name, value in task_fields.items() if value is not None})
+    data = globus_sdk.DeleteData(endpoint=endpoint, **kwargs)
+    for path in paths:
+        data.add_item(path)
+    return data
+
+
+def document_as_json(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a task document as plain JSON values, leaving out fields that are not set."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {
+                key: plain(item) for key, item in value.items() if item is not globus_sdk.MISSING
+            }
+        if isinstance(value, (list, tuple)):
+            return [plain(item) for item in value]
+        return value
+
+    return plain(document)
