@@ -78,19 +78,25 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": [
                     "globus_airflow.operators.base",
                     "globus_airflow.operators.transfer",
+                    "globus_airflow.operators.delete",
+                    "globus_airflow.operators.directory",
                 ],
             }
         ],
         "sensors": [
             {
                 "integration-name": "Globus Transfer",
-                "python-modules": ["globus_airflow.sensors.task"],
+                "python-modules": ["globus_airflow.sensors.task", "globus_airflow.sensors.path"],
             }
         ],
         "triggers": [
             {
                 "integration-name": "Globus Transfer",
-                "python-modules": ["globus_airflow.triggers.task"],
+                "python-modules": [
+                    "globus_airflow.triggers.task",
+                    "globus_airflow.triggers.parts",
+                    "globus_airflow.triggers.path",
+                ],
             }
         ],
         "extra-links": ["globus_airflow.links.task.GlobusTaskLink"],
