@@ -2,8 +2,9 @@
 
 Routes: ``/auth/v2/oauth2/token`` (Globus Auth), ``/transfer/v0.10/...`` (Transfer)
 and ``/app/...`` (HTML activity pages). :class:`RequestAccounting` counts each
-request per route template and runs the state's request hooks first, which is
-where per-route faults can be injected.
+request per route template and runs the state's request hooks first. Injected
+faults act in :class:`~globus_airflow.testing.fault_middleware.FaultInjection`,
+which wraps the whole application.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from globus_airflow.testing.auth_api import build_auth_router
 from globus_airflow.testing.documents import error_body
 from globus_airflow.testing.errors import OAuthError, TransferError
+from globus_airflow.testing.fault_middleware import FaultInjection
+from globus_airflow.testing.faults import FaultRegistry
 from globus_airflow.testing.operations_api import build_operations_router
 from globus_airflow.testing.runner import TaskScheduler
 from globus_airflow.testing.state import ServiceState
@@ -75,8 +78,8 @@ class RequestAccounting:
         await self.app(scope, receive, counting_send)
 
 
-def build_app(state: ServiceState, scheduler: TaskScheduler) -> FastAPI:
-    """Build the FastAPI application that serves ``state``."""
+def build_app(state: ServiceState, scheduler: TaskScheduler, *, faults: FaultRegistry | None = None) -> ASGIApp:
+    """Build the ASGI application that serves ``state``, with the injected ``faults`` if given."""
     app = FastAPI(title="Local Globus service", docs_url=None, redoc_url=None, openapi_url=None)
     app.include_router(build_auth_router(state), prefix="/auth")
     app.include_router(build_transfer_router(state, scheduler), prefix=f"{TRANSFER_PREFIX}/v0.10")
@@ -110,4 +113,6 @@ def build_app(state: ServiceState, scheduler: TaskScheduler) -> FastAPI:
 
     endpoint_paths = {route.endpoint: route.path for route in app.routes if isinstance(route, APIRoute)}
     app.add_middleware(RequestAccounting, state=state, endpoint_paths=endpoint_paths)
-    return app
+    if faults is None:
+        return app
+    return FaultInjection(app, registry=faults, count_request=state.count_request)

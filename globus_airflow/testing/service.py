@@ -22,6 +22,8 @@ import uvicorn
 from globus_airflow.testing import access
 from globus_airflow.testing.app import build_app
 from globus_airflow.testing.documents import task_document
+from globus_airflow.testing.fault_controls import FaultControls
+from globus_airflow.testing.faults import FaultRegistry
 from globus_airflow.testing.runner import TaskScheduler
 from globus_airflow.testing.state import ClientRecord, Collection, RequestHook, ServiceState, ServiceStats
 from globus_airflow.testing.task_states import TaskStateControls
@@ -63,7 +65,7 @@ class _NotifyingServer(uvicorn.Server):
         self._started_event.set()
 
 
-class LocalGlobusService(TaskStateControls):
+class LocalGlobusService(TaskStateControls, FaultControls):
     """A local Globus Auth and Transfer service for demos, tests and offline DAG runs.
 
     ``collections`` maps collection names to directories (created when missing);
@@ -76,7 +78,10 @@ class LocalGlobusService(TaskStateControls):
 
     Tests impose task states with the methods of :class:`TaskStateControls`
     (``stall_task``, ``make_inactive``, ``admin_pause``, ``admin_cancel``,
-    ``expire_task`` and more).
+    ``expire_task`` and more) and inject faults into requests with those of
+    :class:`FaultControls` (``inject_error``, ``add_latency``,
+    ``drop_connections``, ``hold_requests``). ``seed`` seeds the faults that
+    fire with a probability.
     """
 
     def __init__(
@@ -91,6 +96,7 @@ class LocalGlobusService(TaskStateControls):
         port: int = 0,
         retry_interval: float = DEFAULT_RETRY_INTERVAL,
         log_level: str = "warning",
+        seed: int = 0,
     ) -> None:
         if bandwidth_limit is not None and bandwidth_limit <= 0:
             raise ValueError(f"bandwidth_limit must be a positive number of bytes per second or None, got {bandwidth_limit}")
@@ -100,6 +106,8 @@ class LocalGlobusService(TaskStateControls):
             raise ValueError(f"port must be between 0 and 65535, got {port}")
         if retry_interval <= 0:
             raise ValueError(f"retry_interval must be positive, got {retry_interval}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
 
         self._host = check_loopback_host(host)
         self._requested_port = port
@@ -110,6 +118,7 @@ class LocalGlobusService(TaskStateControls):
             retry_interval=retry_interval,
         )
         self._scheduler = TaskScheduler(self._state)
+        self._faults = FaultRegistry(seed=seed, on_change=self._state.notify)
         self._client = self._state.add_client(client_id, client_secret)
         for name, directory in (collections or {}).items():
             self._state.add_collection(name, directory)
@@ -144,7 +153,7 @@ class LocalGlobusService(TaskStateControls):
         self._state.base_url = self._base_url()
 
         config = uvicorn.Config(
-            build_app(self._state, self._scheduler),
+            build_app(self._state, self._scheduler, faults=self._faults),
             log_config=None,
             log_level=self._log_level,
             access_log=False,
@@ -171,7 +180,11 @@ class LocalGlobusService(TaskStateControls):
         return self
 
     def stop(self) -> None:
-        """Stop task runners and the server thread; safe to call more than once."""
+        """Stop task runners and the server thread; safe to call more than once.
+
+        Requests held by ``hold_requests`` are dropped unprocessed.
+        """
+        self._faults.close()
         self._scheduler.stop(timeout=SHUTDOWN_TIMEOUT)
         if self._server is not None:
             self._server.should_exit = True
