@@ -33,6 +33,16 @@ def _collection_argument(text: str) -> tuple[str, Path, str]:
     return name, Path(directory), kind
 
 
+def _fail_rate_argument(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected a probability from 0 to 1, got {text!r}") from error
+    if not 0.0 <= rate <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a probability from 0 to 1, got {text!r}")
+    return rate
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser of ``python -m globus_airflow.testing``."""
     parser = argparse.ArgumentParser(
@@ -79,6 +89,21 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"seconds a task waits before retrying a fault such as a missing source (default: {DEFAULT_RETRY_INTERVAL})",
     )
 
+    serve.add_argument(
+        "--fail-rate",
+        type=_fail_rate_argument,
+        default=0.0,
+        metavar="P",
+        help="fail each Transfer request with HTTP 502 or 503 with probability P, from 0 to 1 (default: 0)",
+    )
+    serve.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the random failures of --fail-rate, so runs repeat (default: 0)",
+    )
+
     serve.add_argument("--client-id", default=None, help="client id to accept (default: random)")
     serve.add_argument("--client-secret", default=None, help="client secret to accept (default: random)")
 
@@ -116,7 +141,10 @@ def serve(arguments: argparse.Namespace) -> int:
         port=arguments.port,
         retry_interval=arguments.retry_interval,
         log_level=arguments.log_level,
+        seed=arguments.seed,
     )
+    if arguments.fail_rate > 0:
+        service.inject_transient_errors(arguments.fail_rate)
     for name, directory in collections.items():
         if kinds[name] != DEFAULT_COLLECTION_KIND:
             service.add_collection(name, directory, kind=kinds[name])

@@ -64,6 +64,25 @@ class FaultControls:
         self._faults.add(handle)
         return handle
 
+    def inject_transient_errors(self, probability: float, *, route: str = "transfer") -> list[FaultHandle]:
+        """Fail requests on ``route`` with HTTP 502 or 503, each kind half the time, with ``probability``.
+
+        The 502 carries ExternalError.Unavailable and the 503 ServiceUnavailable.
+        This is what ``serve --fail-rate`` sets up. Return the two handles, 502 first.
+        """
+        _check_probability(probability)
+        if probability is None:
+            raise ValueError("probability must be between 0 and 1, got None")
+
+        # The 503 fault is tried only when the 502 fault did not fire, so its
+        # probability is raised to make the total ``probability``, split evenly.
+        half = probability / 2
+        second = half / (1 - half)
+        return [
+            self.inject_error(route, status=502, probability=half),
+            self.inject_error(route, status=503, probability=second),
+        ]
+
     def add_latency(self, route: str, seconds: float, *, count: int | None = None) -> FaultHandle:
         """Delay requests on ``route`` by ``seconds`` of wall time before processing them.
 

@@ -59,6 +59,9 @@ TRANSFER_ROUTE = "transfer"
 
 ROUTE_NAMES = (*ROUTES, TRANSFER_ROUTE)
 
+ENDING_KINDS = frozenset({"error", "drop"})
+"""Fault kinds that end the request: no fault registered after them fires on it."""
+
 _COMPILED_ROUTES = {name: (method, re.compile(pattern + "/?")) for name, (method, pattern) in ROUTES.items()}
 
 TRANSFER_ERROR_CODES = {
@@ -319,9 +322,19 @@ class FaultRegistry:
         self.notify_state()
 
     def select(self, route_names: tuple[str, ...]) -> list[FaultHandle]:
-        """Return the faults that fire on a request matching ``route_names``, in registration order."""
+        """Return the faults that fire on a request matching ``route_names``, in registration order.
+
+        The first error or dropped connection that fires ends the request, so
+        the faults after it are not tried and their ``served`` does not grow.
+        """
         with self.condition:
-            fired = [handle for handle in self._faults if handle.route in route_names and handle.try_fire()]
+            fired = []
+            for handle in self._faults:
+                if handle.route not in route_names or not handle.try_fire():
+                    continue
+                fired.append(handle)
+                if handle.kind in ENDING_KINDS:
+                    break
             self._faults = [handle for handle in self._faults if handle.active]
             if fired:
                 self.condition.notify_all()

@@ -249,3 +249,29 @@ def test_secret_values_lists_secrets_and_tokens(service, transfer_client) -> Non
     assert other_secret in secrets
     assert token in secrets
     assert other_id not in secrets
+
+
+def test_transient_errors_split_502_and_503(service, client) -> None:
+    handles = service.inject_transient_errors(1.0, route="task_list")
+
+    statuses = []
+    for _ in range(20):
+        with pytest.raises(globus_sdk.TransferAPIError) as caught:
+            client.task_list()
+        statuses.append(caught.value.http_status)
+
+    assert set(statuses) == {502, 503}
+    assert handles[0].served == statuses.count(502)
+    assert handles[1].served == statuses.count(503)
+
+
+def test_first_error_ends_the_request(service, client) -> None:
+    first = service.inject_error("task_list", status=503)
+    second = service.inject_error("transfer", status=502)
+
+    with pytest.raises(globus_sdk.TransferAPIError) as caught:
+        client.task_list()
+
+    assert caught.value.http_status == 503
+    assert first.served == 1
+    assert second.served == 0
