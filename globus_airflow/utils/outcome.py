@@ -55,6 +55,13 @@ FIXES = {
 }
 """The most likely fix for each Globus error code, quoted in failure messages."""
 
+ADMIN_SIDES = {
+    "SOURCE": "source collection",
+    "DESTINATION": "destination collection",
+    "BOTH": "source and destination collections",
+}
+"""What each value of a task's ``canceled_by_admin`` field names."""
+
 
 class Verdict(enum.Enum):
     """What the Airflow task should do after one look at a Globus task."""
@@ -109,7 +116,16 @@ def evaluate(
             f"Globus task {task_id} failed with {code or 'no error code'}: "
             f"{fatal.get('description') or 'no description'}."
         )
-        message += _fix_sentence(code) + _events_paragraph(events)
+        admin_side = task.get("canceled_by_admin")
+        if code == "CANCELED" and admin_side:
+            message += (
+                f" The administrator of the {ADMIN_SIDES.get(admin_side, admin_side)} canceled "
+                f"it: {task.get('canceled_by_admin_message') or 'no message'}. Likely fix: ask "
+                "that administrator why, then resubmit the transfer."
+            )
+        else:
+            message += _fix_sentence(code)
+        message += _events_paragraph(events)
         verdict = Verdict.FAILED_FATAL if code in NOT_RETRYABLE_CODES else Verdict.FAILED
         return Outcome(verdict, message, code)
 

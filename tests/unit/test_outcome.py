@@ -79,6 +79,23 @@ def test_json_event_details_give_path():
     assert describe_event(event) == "PERMISSION_DENIED /data/x.bam: permission denied"
 
 
+def test_admin_cancel_names_administrator():
+    outcome = evaluate(
+        task(
+            status="FAILED",
+            fatal_error={"code": "CANCELED", "description": "canceled"},
+            canceled_by_admin="DESTINATION",
+            canceled_by_admin_message="storage migration tonight",
+        )
+    )
+
+    assert outcome.verdict is Verdict.FAILED_FATAL
+    assert "administrator of the destination collection canceled it" in outcome.message
+    assert "storage migration tonight" in outcome.message
+    assert "ask that administrator why" in outcome.message
+    assert "if the cancel was not intended" not in outcome.message
+
+
 def test_json_event_details_top_level_path():
     details = json.dumps({"path": "/data/missing.txt"})
     event = {"code": "FILE_NOT_FOUND", "description": "file not found", "details": details}
