@@ -64,6 +64,24 @@ class TaskReads:
             raise AssertionError(f"the DAG run ended before a Globus task was read {count} times")
         return found[0]
 
+    def wait_for_reads_of(self, globus_task_id: str, count: int) -> None:
+        """Wait until one Globus task was read ``count`` times in all."""
+
+        def reached() -> bool:
+            with self._lock:
+                reads = self.counts[globus_task_id]
+            return reads >= count or self._stopped
+
+        self.service.wait_until(
+            reached,
+            timeout=WAIT_TIMEOUT,
+            description=f"Globus task {globus_task_id} read {count} times",
+        )
+        if self.counts[globus_task_id] < count:
+            raise AssertionError(
+                f"the DAG run ended before Globus task {globus_task_id} was read {count} times"
+            )
+
     def stop_waiting(self) -> None:
         """End every wait in :meth:`wait_for_reads`, for example when the DAG run is over."""
         self._stopped = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.airflow_runs import run_dag, task_states, xcom_value
-from tests.e2e.controls import in_background, task_reads
+from tests.e2e.controls import WAIT_TIMEOUT, in_background, task_reads
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -13,7 +13,7 @@ READS_PAST_STALL_TIMEOUT = 8
 """Status reads after which a wait has lasted longer than the DAGs' stall_timeout.
 
 The test DAGs poll every 0.2 s with stall_timeout=0.5 s. Eight reads span at
-least 1.2 s, or 1.0 s of trigger reads after the operator's single read
+least 1.4 s, or 1.2 s of trigger reads after the operator's single read
 before it defers.
 """
 
@@ -129,3 +129,125 @@ def test_no_stall_timeout_waits_for_deadline(local_globus, capfd):
         assert task["fatal_error"]["code"] == "EXPIRED"
         assert f"Globus task {globus_task_id} failed with EXPIRED" in output
     assert "Likely fix: set a later deadline" in output
+
+
+def test_task_states_in_both_modes(local_globus, collections, capfd):
+    (collections["source"] / "data").mkdir()
+    (collections["source"] / "data" / "sample.txt").write_text("sample\n")
+    task_ids = {}
+    faulting_documents = {}
+    after_failure = {}
+    imposed_all = []
+
+    def retire_stalled_tasks():
+        # Stalled and paused tasks stay ACTIVE and keep one of the three slots
+        # that Globus gives an identity; free them once their Airflow task failed.
+        for task_id, globus_task_id in list(task_ids.items()):
+            document = local_globus.get_task(globus_task_id)
+            if task_id.startswith(("stalled", "paused")) and document["status"] == "ACTIVE":
+                after_failure[task_id] = document
+                local_globus.expire_task(globus_task_id)
+
+    def prepare_each_submission(method, path):
+        # Runs before the service handles the request. dag.test() runs one task at
+        # a time, so every Airflow task that submitted before has finished, and
+        # the new Globus task starts held until the test has imposed its state.
+        if method == "POST" and path.endswith("/transfer"):
+            retire_stalled_tasks()
+            local_globus.hold_tasks()
+
+    def impose(task_id, globus_task_id):
+        state = task_id.rsplit("_", 1)[0]
+        if state == "stalled":
+            local_globus.stall_task(globus_task_id, "PERMISSION_DENIED", path="/data/sample.txt")
+        elif state == "transient":
+            local_globus.stall_task(globus_task_id, "CONNECTION_BROKEN")
+            reads.wait_for_reads_of(
+                globus_task_id, reads.counts[globus_task_id] + READS_PAST_STALL_TIMEOUT
+            )
+            faulting_documents[task_id] = local_globus.get_task(globus_task_id)
+            local_globus.resume_task(globus_task_id)
+            local_globus.release_tasks()
+        elif state == "inactive":
+            local_globus.make_inactive(globus_task_id)
+        elif state == "paused":
+            local_globus.admin_pause(globus_task_id, "disk replacement")
+        else:
+            local_globus.admin_cancel(
+                globus_task_id, "storage migration tonight", side="DESTINATION"
+            )
+
+    def impose_each_state():
+        while len(task_ids) < 10:
+            # Two reads mean the wait has begun: in deferred mode, in the trigger.
+            globus_task_id = reads.wait_for_reads(2, exclude=set(task_ids.values()))
+            # A task that holds a slot reports its faults; a queued one reports "Queued".
+            local_globus.wait_until(
+                lambda: local_globus.get_task(globus_task_id)["nice_status"] != "Queued",
+                timeout=WAIT_TIMEOUT,
+                description=f"Globus task {globus_task_id} leaves the queue",
+            )
+            task_id = local_globus.get_task(globus_task_id)["label"].split(" [")[0]
+            task_ids[task_id] = globus_task_id
+            impose(task_id, globus_task_id)
+        imposed_all.append(True)
+
+    def let_everything_finish():
+        remove_hook()
+        local_globus.release_tasks()
+        if imposed_all:
+            return
+        # A step failed: end every Globus task, so that the DAG run ends too.
+        for document in local_globus.tasks():
+            if document["status"] not in ("SUCCEEDED", "FAILED"):
+                local_globus.expire_task(document["task_id"])
+
+    remove_hook = local_globus.add_request_hook(prepare_each_submission)
+    with task_reads(local_globus) as reads:
+        with in_background(impose_each_state, cleanup=let_everything_finish, reads=reads):
+            dag_run = run_dag("globus_e2e_task_states")
+    captured = capfd.readouterr()
+    output = captured.out + captured.err
+
+    states = task_states(dag_run)
+    # One Globus task per Airflow task: the INACTIVE tasks' retries reattached.
+    assert len(local_globus.tasks()) == 10
+    for mode in ("blocking", "deferred"):
+        stalled = task_ids[f"stalled_{mode}"]
+        assert states[f"stalled_{mode}"] == "failed"
+        assert dag_run.get_task_instance(f"stalled_{mode}").try_number == 1
+        assert after_failure.get(f"stalled_{mode}", local_globus.get_task(stalled))["status"] == (
+            "ACTIVE"
+        )
+        message = failure_message(output, stalled)
+        assert "(stall_timeout=0.5 s) because of PERMISSION_DENIED" in message
+        assert "PERMISSION_DENIED /data/sample.txt" in message
+        assert "Likely fix: grant the app's identity" in message
+
+        transient = faulting_documents[f"transient_{mode}"]
+        assert states[f"transient_{mode}"] == "success"
+        assert transient["status"] == "ACTIVE"
+        assert transient["nice_status"] == "CONNECTION_BROKEN"
+        assert local_globus.get_task(task_ids[f"transient_{mode}"])["status"] == "SUCCEEDED"
+
+        inactive = task_ids[f"inactive_{mode}"]
+        assert states[f"inactive_{mode}"] == "failed"
+        # INACTIVE can clear up, so Airflow's retry applies and waits on the same task.
+        assert dag_run.get_task_instance(f"inactive_{mode}").try_number == 2
+        assert local_globus.get_task(inactive)["status"] == "INACTIVE"
+        assert f"Globus task {inactive} is INACTIVE (AUTH: " in output
+
+        paused = task_ids[f"paused_{mode}"]
+        assert states[f"paused_{mode}"] == "failed"
+        assert dag_run.get_task_instance(f"paused_{mode}").try_number == 1
+        message = failure_message(output, paused)
+        assert "because of PAUSED" in message
+        assert "Likely fix: ask the collection's administrator" in message
+
+        canceled = task_ids[f"admin_canceled_{mode}"]
+        assert states[f"admin_canceled_{mode}"] == "failed"
+        assert dag_run.get_task_instance(f"admin_canceled_{mode}").try_number == 1
+        message = failure_message(output, canceled)
+        assert "failed with CANCELED" in message
+        assert "administrator of the destination collection canceled it" in message
+        assert "storage migration tonight" in message
