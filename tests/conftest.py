@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -55,10 +56,33 @@ def collections(tmp_path):
 
 
 @pytest.fixture
-def local_globus(collections, monkeypatch):
-    """A running local Globus service, set as the ``globus_default`` connection."""
+def local_globus(collections, monkeypatch, capfd):
+    """A running local Globus service, set as the ``globus_default`` connection.
+
+    After the test, everything the test's DAG runs left behind (their output,
+    task logs and every text column of Airflow's database) is searched for
+    the client secret and the access tokens the service issued; finding one
+    fails the test.
+    """
     from globus_airflow.testing import LocalGlobusService
 
     with LocalGlobusService(collections=collections) as service:
         monkeypatch.setenv("AIRFLOW_CONN_GLOBUS_DEFAULT", service.connection_json())
         yield service
+        secrets = service.secret_values()
+
+    check_no_leaks(secrets, capfd)
+
+
+def check_no_leaks(secrets: list[str], capfd) -> None:
+    """Fail when a secret appears in captured output, task logs or the database."""
+    from tests.secrets_scan import find_leaks
+
+    out, err = capfd.readouterr()
+    # Print the captured output again so pytest still shows it for a failing test.
+    sys.stdout.write(out)
+    sys.stderr.write(err)
+
+    leaks = [f"captured output: secret starting {s[:4]!r}" for s in secrets if s in out + err]
+    leaks += find_leaks(secrets, AIRFLOW_HOME)
+    assert not leaks, "secrets leaked:\n" + "\n".join(leaks)

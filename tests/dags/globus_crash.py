@@ -1,0 +1,28 @@
+"""A transfer whose task process tests kill at chosen points, then run again."""
+
+from __future__ import annotations
+
+import pendulum
+
+from airflow.providers.common.compat.sdk import DAG
+from globus_airflow.operators.transfer import GlobusTransferOperator
+
+SOURCE = "42d59fe5-c88e-505f-aba9-7088dd0c100c"
+DESTINATION = "a1f316bb-8da4-5c34-bb27-46cf7c205e9e"
+
+with DAG(
+    dag_id="globus_crash",
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+) as dag:
+    GlobusTransferOperator(
+        task_id="transfer",
+        source_endpoint=SOURCE,
+        destination_endpoint=DESTINATION,
+        source_path="/",
+        destination_path="/",
+        recursive=True,
+        poll_interval=0.2,
+        timeout=120,
+    )
