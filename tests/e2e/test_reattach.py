@@ -77,3 +77,35 @@ def test_deferred_retry_reattaches(local_globus, collections):
     assert local_globus.stats.submissions_duplicate == 0
     assert len(local_globus.tasks()) == 1
     assert tree_differences(collections["source"], collections["destination"]) == []
+
+
+def test_failed_task_is_submitted_again(local_globus, collections, capfd):
+    write_sample_dataset(collections["source"], large_files=0)
+    local_globus.hold_tasks()
+
+    def expire_first_task():
+        local_globus.wait_until(
+            lambda: local_globus.stats.submissions_accepted == 1, description="first submission"
+        )
+        first = local_globus.tasks()[0]["task_id"]
+        local_globus.expire_task(first)
+        local_globus.wait_until(
+            lambda: local_globus.stats.submissions_accepted == 2, description="resubmission"
+        )
+        local_globus.release_tasks()
+
+    helper = threading.Thread(target=expire_first_task, daemon=True)
+    helper.start()
+    dag_run = run_dag("globus_resubmit_failed")
+    helper.join(timeout=5)
+    output = capfd.readouterr().out
+    print(output)
+
+    assert task_states(dag_run) == {"transfer": "success"}
+    assert [ti.try_number for ti in dag_run.get_task_instances()] == [2]
+    statuses = sorted(task["status"] for task in local_globus.tasks())
+    assert statuses == ["FAILED", "SUCCEEDED"]
+    assert local_globus.stats.submissions_accepted == 2
+    assert "of an earlier try FAILED; submitting the task again" in output
+    assert "only sync_level='checksum' is sure to copy them again" in output
+    assert tree_differences(collections["source"], collections["destination"]) == []
