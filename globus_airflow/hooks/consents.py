@@ -4,7 +4,7 @@ Globus Transfer responds with 403 ``ConsentRequired`` to a token that lacks the
 dependent scope ``https://auth.globus.org/scopes/<collection id>/data_access``
 of a GCS v5 mapped collection that is not high assurance. Guest, high
 assurance and Globus Connect Personal collections have no such scope, and
-Globus Auth rejects a grant that asks for one as an unknown scope (globus-sdk
+Globus Auth rejects a grant that requests one as an unknown scope (globus-sdk
 4.x, ``TransferClient.add_app_data_access_scope``). A confidential app has no
 user to ask, so asking for the scope in its client-credentials grant is how it
 consents.

@@ -13,7 +13,7 @@ The service models three kinds of Globus Connect Server v5 collection:
 * ``guest``: entity_type ``GCSv5_guest_collection``. It has no data_access
   scope, and an identity may use only the paths that an access rule gives it.
 
-Globus Auth knows a data_access scope only for mapped collections that are not
+Globus Auth has a data_access scope only for mapped collections that are not
 high assurance, so the token grant rejects any other one as an unknown scope.
 """
 

@@ -59,7 +59,7 @@ def test_add_collection_after_start(service: LocalGlobusService, tmp_path: Path)
     (late_directory / "x.txt").write_text("x")
 
     assert collection_id == collection_id_for("late")
-    # A client built now asks for the new collection's data_access consent too.
+    # A client built now requests the new collection's data_access consent too.
     client = make_transfer_client(service)
     assert [entry["name"] for entry in client.operation_ls(collection_id)] == ["x.txt"]
     assert service.add_collection("late", late_directory) == collection_id
