@@ -8,9 +8,9 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowNotFoundException, BaseHook
 from airflow.triggers.base import BaseTrigger, TriggerEvent
-from globus_airflow.hooks.globus import GlobusCredentials, GlobusHook
+from globus_airflow.hooks.globus import GlobusHook
+from globus_airflow.triggers.hooks import build_hook
 from globus_airflow.utils.cancel import cancel_task
 from globus_airflow.utils.outcome import Verdict, summarize
 from globus_airflow.utils.retries import DEFAULT_TRANSIENT_ERROR_BUDGET
@@ -123,20 +123,7 @@ class GlobusTaskTrigger(BaseTrigger):
             await asyncio.sleep(pause)
 
     async def _build_hook(self) -> GlobusHook:
-        """Build the hook from an asynchronous connection lookup.
-
-        Under ``dag.test()`` on Airflow 3.3 the asynchronous lookup sees only
-        connections from environment variables, so a connection that it does
-        not find is looked up again synchronously in a thread.
-        """
-        from airflow.providers.common.compat.connection import get_async_connection
-
-        try:
-            conn = await get_async_connection(self.globus_conn_id)
-        except AirflowNotFoundException:
-            conn = await asyncio.to_thread(BaseHook.get_connection, self.globus_conn_id)
-        credentials = GlobusCredentials.from_connection(conn)
-        return GlobusHook(globus_conn_id=self.globus_conn_id, credentials=credentials)
+        return await build_hook(self.globus_conn_id)
 
     async def on_kill(self) -> None:
         """Cancel the Globus task when a user acts on the deferred Airflow task; never raises.

@@ -219,6 +219,8 @@ def summarize(task: Mapping[str, Any]) -> dict[str, Any]:
 def summary_line(task: Mapping[str, Any]) -> str:
     """Describe a task's counters in one short sentence fragment."""
     summary = summarize(task)
+    if task.get("type") == "DELETE":
+        return f"{summary['files']} files and {summary['directories']} directories deleted"
     return (
         f"{summary['files_transferred']} files and {summary['directories']} directories "
         f"transferred, {summary['files_skipped']} files skipped, "

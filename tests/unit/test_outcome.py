@@ -122,3 +122,8 @@ def test_summary_counts_and_rate():
     assert summary["files_skipped"] == 1
     assert summary["duration_seconds"] == 10.0
     assert summary["effective_bytes_per_second"] == 100.0
+
+
+def test_delete_success_counts_deleted_entries():
+    outcome = evaluate(task(status="SUCCEEDED", type="DELETE", files=5, directories=2))
+    assert "5 files and 2 directories deleted" in outcome.message
