@@ -17,6 +17,9 @@ from typing import Any
 
 from globus_airflow.testing import LocalGlobusService
 
+from airflow import __version__ as airflow_version
+
+AIRFLOW_3 = int(airflow_version.split(".")[0]) >= 3
 TASK_READ = re.compile(r"/transfer/v0\.10/task/([0-9a-f-]{36})")
 WAIT_TIMEOUT = 30.0
 """Seconds a helper waits for the Airflow side before it fails the test."""
@@ -137,12 +140,16 @@ def in_background(
 
 
 def newest_run_xcoms(dag_id: str, task_id: str) -> dict[str, Any]:
-    """Return the XComs (key to value) of a task in the newest run of a DAG, on Airflow 3."""
+    """Return the XComs (key to value) of a task in the newest run of a DAG."""
     from sqlalchemy import select
 
     from airflow.models.dagrun import DagRun
-    from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
+
+    try:
+        from airflow.models.xcom import XComModel
+    except ImportError:  # Airflow 2
+        from airflow.models.xcom import XCom as XComModel
 
     with create_session() as session:
         run_id = session.scalar(
@@ -155,7 +162,20 @@ def newest_run_xcoms(dag_id: str, task_id: str) -> dict[str, Any]:
                 XComModel.task_id == task_id,
             )
         ).all()
+        if not AIRFLOW_3:
+            # Airflow 2 deserializes a row's value as it loads the row.
+            return {row.key: row.value for row in rows}
         return {row.key: XComModel.deserialize_value(row) for row in rows}
+
+
+def logged_text(capfd: Any, caplog: Any) -> str:
+    """Return what the run logged, wherever this Airflow version sent it.
+
+    Airflow 3 prints task logs to stdout; Airflow 2 sends them through
+    ``logging``, where pytest's ``caplog`` collects them.
+    """
+    captured = capfd.readouterr()
+    return f"{captured.out}\n{captured.err}\n{caplog.text}"
 
 
 def task_instance_state(dag_id: str, task_id: str) -> str | None:

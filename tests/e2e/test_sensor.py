@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.airflow_runs import run_dag, task_states, xcom_value
-from tests.e2e.controls import in_background, task_reads
+from tests.e2e.controls import AIRFLOW_3, in_background, task_reads
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -17,16 +17,23 @@ def write_tree(root):
 
 
 def reschedule_count(dag_run, task_id):
+    """Count the reschedules of a task instance: one per poke that found the task unfinished."""
     from sqlalchemy import func, select
 
     from airflow.models.taskreschedule import TaskReschedule
     from airflow.utils.session import create_session
 
     ti = dag_run.get_task_instance(task_id)
-    with create_session() as session:
-        return session.scalar(
-            select(func.count()).select_from(TaskReschedule).where(TaskReschedule.ti_id == ti.id)
+    if AIRFLOW_3:
+        condition = TaskReschedule.ti_id == ti.id
+    else:
+        condition = (
+            (TaskReschedule.dag_id == ti.dag_id)
+            & (TaskReschedule.run_id == ti.run_id)
+            & (TaskReschedule.task_id == ti.task_id)
         )
+    with create_session() as session:
+        return session.scalar(select(func.count()).select_from(TaskReschedule).where(condition))
 
 
 @pytest.mark.parametrize(

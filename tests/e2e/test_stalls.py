@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.airflow_runs import run_dag, task_states, xcom_value
-from tests.e2e.controls import WAIT_TIMEOUT, in_background, task_reads
+from tests.e2e.controls import WAIT_TIMEOUT, in_background, logged_text, task_reads
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -25,10 +25,9 @@ def failure_message(output: str, globus_task_id: str) -> str:
     return output[start : start + 1000]
 
 
-def test_stall_fails_without_retry(local_globus, capfd):
+def test_stall_fails_without_retry(local_globus, capfd, caplog):
     dag_run = run_dag("globus_e2e_stall")
-    captured = capfd.readouterr()
-    output = captured.out + captured.err
+    output = logged_text(capfd, caplog)
 
     assert task_states(dag_run) == {"blocking": "failed", "deferred": "failed"}
     for task_id in ("blocking", "deferred"):
@@ -94,7 +93,7 @@ def test_queued_task_does_not_stall(local_globus, collections):
         assert (collections["destination"] / task_id / "sample.txt").read_text() == "sample\n"
 
 
-def test_no_stall_timeout_waits_for_deadline(local_globus, capfd):
+def test_no_stall_timeout_waits_for_deadline(local_globus, capfd, caplog):
     stalled_documents = {}
 
     def expire_when_waited_past_stall_timeout():
@@ -113,8 +112,7 @@ def test_no_stall_timeout_waits_for_deadline(local_globus, capfd):
     with task_reads(local_globus) as reads:
         with in_background(expire_when_waited_past_stall_timeout, cleanup=expire_all, reads=reads):
             dag_run = run_dag("globus_e2e_deadline")
-    captured = capfd.readouterr()
-    output = captured.out + captured.err
+    output = logged_text(capfd, caplog)
 
     assert task_states(dag_run) == {"blocking": "failed", "deferred": "failed"}
     for task_id in ("blocking", "deferred"):
@@ -131,7 +129,7 @@ def test_no_stall_timeout_waits_for_deadline(local_globus, capfd):
     assert "Likely fix: set a later deadline" in output
 
 
-def test_task_states_in_both_modes(local_globus, collections, capfd):
+def test_task_states_in_both_modes(local_globus, collections, capfd, caplog):
     (collections["source"] / "data").mkdir()
     (collections["source"] / "data" / "sample.txt").write_text("sample\n")
     task_ids = {}
@@ -183,7 +181,7 @@ def test_task_states_in_both_modes(local_globus, collections, capfd):
             globus_task_id = reads.wait_for_reads(2, exclude=set(task_ids.values()))
             # A task that holds a slot reports its faults; a queued one reports "Queued".
             local_globus.wait_until(
-                lambda: local_globus.get_task(globus_task_id)["nice_status"] != "Queued",
+                lambda task=globus_task_id: local_globus.get_task(task)["nice_status"] != "Queued",
                 timeout=WAIT_TIMEOUT,
                 description=f"Globus task {globus_task_id} leaves the queue",
             )
@@ -206,8 +204,7 @@ def test_task_states_in_both_modes(local_globus, collections, capfd):
     with task_reads(local_globus) as reads:
         with in_background(impose_each_state, cleanup=let_everything_finish, reads=reads):
             dag_run = run_dag("globus_e2e_task_states")
-    captured = capfd.readouterr()
-    output = captured.out + captured.err
+    output = logged_text(capfd, caplog)
 
     states = task_states(dag_run)
     # One Globus task per Airflow task: the INACTIVE tasks' retries reattached.
