@@ -56,7 +56,7 @@ def collections(tmp_path):
 
 
 @pytest.fixture
-def local_globus(collections, monkeypatch, capfd):
+def local_globus(collections, monkeypatch, capfd, caplog):
     """A running local Globus service, set as the ``globus_default`` connection.
 
     After the test, everything the test's DAG runs left behind (their output,
@@ -71,18 +71,23 @@ def local_globus(collections, monkeypatch, capfd):
         yield service
         secrets = service.secret_values()
 
-    check_no_leaks(secrets, capfd)
+    check_no_leaks(secrets, capfd, caplog)
 
 
-def check_no_leaks(secrets: list[str], capfd) -> None:
-    """Fail when a secret appears in captured output, task logs or the database."""
+def check_no_leaks(secrets: list[str], capfd, caplog) -> None:
+    """Fail when a secret appears in captured output or log records, task logs or the database.
+
+    Airflow 3 writes task logs to standard output under dag.test(); Airflow 2
+    sends them through Python logging, which pytest captures separately.
+    """
     from tests.secrets_scan import find_leaks
 
     out, err = capfd.readouterr()
     # Print the captured output again so pytest still shows it for a failing test.
     sys.stdout.write(out)
     sys.stderr.write(err)
+    captured = out + err + caplog.text
 
-    leaks = [f"captured output: secret starting {s[:4]!r}" for s in secrets if s in out + err]
+    leaks = [f"captured output: secret starting {s[:4]!r}" for s in secrets if s in captured]
     leaks += find_leaks(secrets, AIRFLOW_HOME)
     assert not leaks, "secrets leaked:\n" + "\n".join(leaks)

@@ -53,8 +53,18 @@ class RequestAccounting:
 
     def _route_key(self, scope: Scope) -> str:
         route = scope.get("route")
-        template = getattr(route, "path", None) or self.endpoint_paths.get(scope.get("endpoint"))
-        return f"{scope['method']} {template or '<unmatched>'}"
+        template = self.endpoint_paths.get(scope.get("endpoint")) or getattr(route, "path", None)
+        if template is None:
+            return f"{scope['method']} <unmatched>"
+
+        # Newer FastAPI releases (0.165 was seen) put the included router's own route in the scope,
+        # whose path leaves out the router's prefix; take the prefix from the path.
+        path_parts = scope["path"].rstrip("/").split("/")
+        template_parts = template.rstrip("/").split("/")
+        if len(path_parts) > len(template_parts):
+            prefix = "/".join(path_parts[: len(path_parts) - len(template_parts) + 1])
+            template = prefix + template
+        return f"{scope['method']} {template}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

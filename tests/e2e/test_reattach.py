@@ -79,7 +79,7 @@ def test_deferred_retry_reattaches(local_globus, collections):
     assert tree_differences(collections["source"], collections["destination"]) == []
 
 
-def test_failed_task_is_submitted_again(local_globus, collections, capfd):
+def test_failed_task_is_submitted_again(local_globus, collections, capfd, caplog):
     write_sample_dataset(collections["source"], large_files=0)
     local_globus.hold_tasks()
 
@@ -100,6 +100,7 @@ def test_failed_task_is_submitted_again(local_globus, collections, capfd):
     helper.join(timeout=5)
     output = capfd.readouterr().out
     print(output)
+    output += caplog.text  # Airflow 2 logs through Python logging, not standard output
 
     assert task_states(dag_run) == {"transfer": "success"}
     assert [ti.try_number for ti in dag_run.get_task_instances()] == [2]
