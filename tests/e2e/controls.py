@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -175,6 +176,9 @@ def logged_text(capfd: Any, caplog: Any) -> str:
     ``logging``, where pytest's ``caplog`` collects them.
     """
     captured = capfd.readouterr()
+    # Print it again so that the secrets check after the test still sees it.
+    sys.stdout.write(captured.out)
+    sys.stderr.write(captured.err)
     return f"{captured.out}\n{captured.err}\n{caplog.text}"
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from globus_airflow.testing.sample_data import tree_differences, write_sample_dataset
 from tests.airflow_runs import run_dag, task_states, xcom_value
+from tests.e2e.controls import logged_text
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -98,9 +99,7 @@ def test_failed_task_is_submitted_again(local_globus, collections, capfd, caplog
     helper.start()
     dag_run = run_dag("globus_resubmit_failed")
     helper.join(timeout=5)
-    output = capfd.readouterr().out
-    print(output)
-    output += caplog.text  # Airflow 2 logs through Python logging, not standard output
+    output = logged_text(capfd, caplog)
 
     assert task_states(dag_run) == {"transfer": "success"}
     assert [ti.try_number for ti in dag_run.get_task_instances()] == [2]

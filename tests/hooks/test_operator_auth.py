@@ -6,6 +6,7 @@ import pytest
 
 from globus_airflow.hooks.consents import TRANSFER_SCOPE, transfer_scope
 from tests.airflow_runs import run_dag, task_states
+from tests.e2e.controls import logged_text
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -28,12 +29,12 @@ def test_mapped_collections_need_no_setup(local_globus, collections):
     assert local_globus.stats.requests["POST /transfer/v0.10/transfer"] == 1
 
 
-def test_refused_consent_fails_without_retry(local_globus, collections, capfd):
+def test_refused_consent_fails_without_retry(local_globus, collections, capfd, caplog):
     (collections["source"] / "data.txt").write_text("payload\n")
     local_globus.refuse_consent("destination")
 
     dag_run = run_dag("globus_auth_consent_refused")
-    output = capfd.readouterr().out
+    output = logged_text(capfd, caplog)
 
     assert task_states(dag_run) == {"transfer": "failed"}
     assert [ti.try_number for ti in dag_run.get_task_instances()] == [1]
@@ -44,12 +45,12 @@ def test_refused_consent_fails_without_retry(local_globus, collections, capfd):
     assert local_globus.client_secret not in output
 
 
-def test_guest_collection_without_rule_fails_with_grant(local_globus, tmp_path, capfd):
+def test_guest_collection_without_rule_fails_with_grant(local_globus, tmp_path, capfd, caplog):
     local_globus.add_collection("shared", tmp_path / "shared", kind="guest")
     (tmp_path / "shared" / "data.txt").write_text("payload\n")
 
     dag_run = run_dag("globus_auth_guest_denied")
-    output = capfd.readouterr().out
+    output = logged_text(capfd, caplog)
 
     assert task_states(dag_run) == {"transfer": "failed"}
     task = local_globus.tasks()[0]

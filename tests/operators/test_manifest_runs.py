@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.airflow_runs import run_dag, task_states
+from tests.e2e.controls import logged_text
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -46,7 +47,7 @@ def test_manifest_transfer_then_delete(local_globus, collections, tmp_path):
     assert [task["type"] for task in local_globus.tasks()] == ["TRANSFER", "DELETE"]
 
 
-def test_bad_manifest_line_submits_nothing(local_globus, collections, tmp_path, capfd):
+def test_bad_manifest_line_submits_nothing(local_globus, collections, tmp_path, capfd, caplog):
     write_source(collections)
     transfer_manifest = tmp_path / "copy.jsonl"
     transfer_manifest.write_text(
@@ -62,7 +63,7 @@ def test_bad_manifest_line_submits_nothing(local_globus, collections, tmp_path, 
 
     assert task_states(dag_run)["transfer"] == "failed"
     # dag.test() writes the task log, with the exception, to standard output.
-    assert "copy.jsonl line 2: recursive='yes' must be true or false." in capfd.readouterr().out
+    assert "copy.jsonl line 2: recursive='yes' must be true or false." in logged_text(capfd, caplog)
     assert local_globus.tasks() == []
     assert local_globus.stats.submissions_accepted == 0
     assert not any(route.startswith("POST") for route in local_globus.stats.requests)

@@ -274,8 +274,9 @@ def test_split_transfer_deferred(local_globus, collections):
             dag_run = run_dag(dag_id)
 
     tasks = check_parts(local_globus, collections, dag_run)
-    # dag.test() shows a deferred task instance as queued while its trigger runs inline.
-    assert seen["state"] == "queued"
+    # While its trigger runs inline, dag.test() shows a deferred task instance as
+    # queued on Airflow 3 and as scheduled on Airflow 2, never as running.
+    assert seen["state"] in ("queued", "scheduled", "deferred")
     assert sorted(seen["xcoms"]["globus_task_ids"]) == sorted(task["task_id"] for task in tasks)
 
 
