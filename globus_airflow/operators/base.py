@@ -328,6 +328,7 @@ class GlobusBaseTaskOperator(TaskPartsMixin, BaseOperator):
             stall_timeout=self.stall_timeout,
             heartbeat_interval=self.heartbeat_interval,
             transient_error_budget=self.transient_error_budget,
+            client_identity=self.hook.credentials.client_identity,
         )
 
     def _push_task_reference(self, context: Context, globus_task_id: str) -> None:

@@ -89,6 +89,7 @@ class GlobusTaskSensor(BaseSensorOperator):
             logger=self.log,
             stall_timeout=self.stall_timeout,
             heartbeat_interval=self.heartbeat_interval,
+            client_identity=self.hook.credentials.client_identity,
         )
 
     def execute(self, context: Context) -> Any:

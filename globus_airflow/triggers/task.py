@@ -93,6 +93,7 @@ class GlobusTaskTrigger(BaseTrigger):
                 stall_timeout=self.stall_timeout,
                 heartbeat_interval=self.heartbeat_interval,
                 transient_error_budget=self.transient_error_budget,
+                client_identity=hook.credentials.client_identity,
             )
             event = await self._wait(poller)
         except Exception as err:

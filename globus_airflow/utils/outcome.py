@@ -37,7 +37,7 @@ NOT_RETRYABLE_CODES = frozenset(
 
 FIXES = {
     "PERMISSION_DENIED": (
-        "grant the app's identity (<client id>@clients.auth.globus.org) access to the path "
+        "grant the app's identity ({identity}) access to the path "
         "on the collection"
     ),
     "FILE_NOT_FOUND": "check that the source path exists on the source collection",
@@ -93,6 +93,7 @@ def evaluate(
     *,
     stalled_for: float = 0.0,
     stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
+    client_identity: str | None = None,
 ) -> Outcome:
     """Decide what a Globus task document means for the Airflow task.
 
@@ -102,6 +103,8 @@ def evaluate(
     :param stalled_for: seconds since the task last made progress
     :param stall_timeout: seconds without progress after which a fault that
         needs a human fails the wait; ``None`` waits for the Globus deadline
+    :param client_identity: the app's Globus identity, named in fixes that
+        involve granting it access
     """
     task_id = task["task_id"]
     status = task["status"]
@@ -124,7 +127,7 @@ def evaluate(
                 "that administrator why, then resubmit the transfer."
             )
         else:
-            message += _fix_sentence(code)
+            message += _fix_sentence(code, client_identity)
         message += _events_paragraph(events)
         verdict = Verdict.FAILED_FATAL if code in NOT_RETRYABLE_CODES else Verdict.FAILED
         return Outcome(verdict, message, code)
@@ -136,10 +139,16 @@ def evaluate(
             f"{task.get('nice_status_short_description') or 'no description'}) and will not "
             "continue until someone acts on it."
         )
-        message += _fix_sentence(code) + _events_paragraph(events)
+        message += _fix_sentence(code, client_identity) + _events_paragraph(events)
         return Outcome(Verdict.FAILED, message, code)
 
-    return _evaluate_active(task, events, stalled_for=stalled_for, stall_timeout=stall_timeout)
+    return _evaluate_active(
+        task,
+        events,
+        stalled_for=stalled_for,
+        stall_timeout=stall_timeout,
+        client_identity=client_identity,
+    )
 
 
 def _evaluate_active(
@@ -148,6 +157,7 @@ def _evaluate_active(
     *,
     stalled_for: float,
     stall_timeout: float | None,
+    client_identity: str | None,
 ) -> Outcome:
     task_id = task["task_id"]
     code = fault_code(task)
@@ -175,7 +185,7 @@ def _evaluate_active(
         f"Globus task {task_id} made no progress for {stalled_for:.1f} s "
         f"(stall_timeout={stall_timeout:g} s) because of {code}: {description}."
     )
-    message += _fix_sentence(code)
+    message += _fix_sentence(code, client_identity)
     message += (
         " The Globus task is still ACTIVE: fix the cause and clear this Airflow task to "
         "resume waiting on it, or cancel it in the Globus web app."
@@ -253,9 +263,12 @@ def describe_event(event: Mapping[str, Any]) -> str:
     return f"{' '.join(parts)}: {event.get('description') or details or ''}".strip()
 
 
-def _fix_sentence(code: str | None) -> str:
+def _fix_sentence(code: str | None, client_identity: str | None = None) -> str:
     fix = FIXES.get(code or "")
-    return f" Likely fix: {fix}." if fix else ""
+    if not fix:
+        return ""
+    identity = client_identity or "<client id>@clients.auth.globus.org"
+    return f" Likely fix: {fix.format(identity=identity)}."
 
 
 def _events_paragraph(events: Sequence[Mapping[str, Any]]) -> str:

@@ -45,6 +45,8 @@ class TaskPoller:
     :param heartbeat_interval: seconds between "unchanged" lines; ``None`` for none
     :param transient_error_budget: seconds one read may spend retrying rate
         limits, 5xx responses and network errors before the wait fails
+    :param client_identity: the app's Globus identity, named in failure messages
+        whose fix is to grant it access
     :param clock: monotonic clock in seconds, replaceable in tests
     """
 
@@ -57,9 +59,11 @@ class TaskPoller:
         stall_timeout: float | None = DEFAULT_STALL_TIMEOUT,
         heartbeat_interval: float | None = 300.0,
         transient_error_budget: float = DEFAULT_TRANSIENT_ERROR_BUDGET,
+        client_identity: str | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
+        self.client_identity = client_identity
         self.budget = TransientErrorBudget(budget=transient_error_budget, logger=logger)
         self.globus_task_id = globus_task_id
         self._logger = logger
@@ -79,7 +83,12 @@ class TaskPoller:
         )
         task = dict(response.data)
         stalled_for = self._monitor.observe(task)
-        outcome = evaluate(task, stalled_for=stalled_for, stall_timeout=self._stall_timeout)
+        rules = {
+            "stalled_for": stalled_for,
+            "stall_timeout": self._stall_timeout,
+            "client_identity": self.client_identity,
+        }
+        outcome = evaluate(task, **rules)
 
         if outcome.verdict in (Verdict.FAILED, Verdict.FAILED_FATAL):
             events = self.budget.call(
@@ -88,9 +97,7 @@ class TaskPoller:
                 self.client,
                 self.globus_task_id,
             )
-            outcome = evaluate(
-                task, events, stalled_for=stalled_for, stall_timeout=self._stall_timeout
-            )
+            outcome = evaluate(task, events, **rules)
 
         self._reporter.report(task)
         self._warn_on_new_fault(outcome)

@@ -75,3 +75,14 @@ def test_stall_monitor_resets_on_progress():
     assert monitor.observe(active(bytes_transferred=10)) == 0
     now[0] = 80
     assert monitor.observe(active(bytes_transferred=10)) == 30
+
+
+def test_permission_fix_names_client_identity():
+    identity = "6c54cade-bde5-45c1-bdea-f4bd71dba2cc@clients.auth.globus.org"
+    outcome = evaluate(
+        active(nice_status="PERMISSION_DENIED"),
+        stalled_for=100,
+        stall_timeout=60,
+        client_identity=identity,
+    )
+    assert f"grant the app's identity ({identity}) access" in outcome.message

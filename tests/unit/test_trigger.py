@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import types
 
 import pytest
 
@@ -73,6 +74,7 @@ class FakeClient:
 def run_with(trigger, client, monkeypatch):
     class FakeHook:
         transfer_client = client
+        credentials = types.SimpleNamespace(client_identity="app@clients.auth.globus.org")
 
     async def build_hook():
         return FakeHook()
@@ -138,6 +140,7 @@ def test_on_kill_cancels_only_when_asked(monkeypatch, cancel_on_kill):
 
     class FakeHook:
         transfer_client = client
+        credentials = types.SimpleNamespace(client_identity="app@clients.auth.globus.org")
 
     async def build_hook():
         return FakeHook()
