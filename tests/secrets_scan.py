@@ -7,6 +7,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
+SECRET_TABLES = frozenset({"connection"})
+"""Tables that exist to store secrets, such as a connection's password; not searched."""
+
+
 def find_leaks(secrets: Iterable[str], airflow_home: Path) -> list[str]:
     """Return one line per place under ``airflow_home`` that contains one of ``secrets``.
 
@@ -34,6 +38,8 @@ def _scan_database(database: Path, needles: list[str]) -> list[str]:
     try:
         tables = [row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
+            if table in SECRET_TABLES:
+                continue
             for row in connection.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - names from sqlite_master
                 for value in row:
                     text = value.decode(errors="replace") if isinstance(value, bytes) else str(value)
