@@ -201,16 +201,12 @@ def build_transfer_task(state: ServiceState, body: dict[str, Any], *, owner_id: 
         "destination_local_user": _optional_string(body, "destination_local_user"),
         **_notify_options(body),
     }
-    now = state.now()
-    return TaskRecord(
-        task_id=str(uuid.uuid4()),
-        type="TRANSFER",
+    return _new_task(
+        state,
+        body,
+        task_type="TRANSFER",
         owner_id=owner_id,
         submission_id=submission_id,
-        sequence=state.next_sequence(),
-        request_time=now,
-        deadline=parse_deadline(body.get("deadline"), now=now),
-        label=parse_label(body.get("label")),
         source_endpoint_id=source.collection_id,
         source_display_name=source.name,
         destination_endpoint_id=destination.collection_id,
@@ -247,20 +243,40 @@ def build_delete_task(state: ServiceState, body: dict[str, Any], *, owner_id: st
         "local_user": _optional_string(body, "local_user"),
         **_notify_options(body),
     }
-    now = state.now()
-    return TaskRecord(
-        task_id=str(uuid.uuid4()),
-        type="DELETE",
+    return _new_task(
+        state,
+        body,
+        task_type="DELETE",
         owner_id=owner_id,
         submission_id=submission_id,
-        sequence=state.next_sequence(),
-        request_time=now,
-        deadline=parse_deadline(body.get("deadline"), now=now),
-        label=parse_label(body.get("label")),
         source_endpoint_id=collection.collection_id,
         source_display_name=collection.name,
         destination_endpoint_id=None,
         destination_display_name=None,
         delete_items=items,
         options=options,
+    )
+
+
+def _new_task(
+    state: ServiceState,
+    body: dict[str, Any],
+    *,
+    task_type: str,
+    owner_id: str,
+    submission_id: str,
+    **fields: Any,
+) -> TaskRecord:
+    """Return a task with the fields every task type shares, plus ``fields``."""
+    now = state.now()
+    return TaskRecord(
+        task_id=str(uuid.uuid4()),
+        type=task_type,
+        owner_id=owner_id,
+        submission_id=submission_id,
+        sequence=state.next_sequence(),
+        request_time=now,
+        deadline=parse_deadline(body.get("deadline"), now=now),
+        label=parse_label(body.get("label")),
+        **fields,
     )
