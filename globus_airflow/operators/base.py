@@ -240,14 +240,7 @@ class GlobusBaseTaskOperator(TaskPartsMixin, BaseOperator):
         if self.deferrable:
             self.defer(
                 trigger=GlobusTaskTrigger(
-                    globus_task_id=globus_task_id,
-                    globus_conn_id=self.globus_conn_id,
-                    poll_interval=self.poll_interval,
-                    end_time=end_time,
-                    stall_timeout=self.stall_timeout,
-                    heartbeat_interval=self.heartbeat_interval,
-                    cancel_on_kill=self.cancel_on_kill,
-                    transient_error_budget=self.transient_error_budget,
+                    globus_task_id=globus_task_id, **self.trigger_settings(end_time)
                 ),
                 method_name="execute_complete",
                 # The trigger enforces the timeout itself, so that the Globus task is
@@ -319,6 +312,22 @@ class GlobusBaseTaskOperator(TaskPartsMixin, BaseOperator):
             )
         ti.xcom_push(key=DOCUMENTS_XCOM_KEY, value=rendered)
         self.log.info("Dry run: %d task document(s) rendered; nothing was submitted", len(rendered))
+
+    def trigger_settings(self, end_time: float | None) -> dict[str, Any]:
+        """Return the wait settings that every Globus trigger takes as keyword arguments.
+
+        :param end_time: wall-clock time (seconds since the epoch) when the wait
+            times out, or ``None``
+        """
+        return {
+            "globus_conn_id": self.globus_conn_id,
+            "poll_interval": self.poll_interval,
+            "end_time": end_time,
+            "stall_timeout": self.stall_timeout,
+            "heartbeat_interval": self.heartbeat_interval,
+            "cancel_on_kill": self.cancel_on_kill,
+            "transient_error_budget": self.transient_error_budget,
+        }
 
     def _poller(self, globus_task_id: str) -> TaskPoller:
         return TaskPoller(

@@ -139,14 +139,7 @@ class TaskPartsMixin:
         if not poller.poll() and self.deferrable:
             self.defer(
                 trigger=GlobusTaskPartsTrigger(
-                    globus_task_ids=globus_task_ids,
-                    globus_conn_id=self.globus_conn_id,
-                    poll_interval=self.poll_interval,
-                    end_time=end_time,
-                    stall_timeout=self.stall_timeout,
-                    heartbeat_interval=self.heartbeat_interval,
-                    cancel_on_kill=self.cancel_on_kill,
-                    transient_error_budget=self.transient_error_budget,
+                    globus_task_ids=globus_task_ids, **self.trigger_settings(end_time)
                 ),
                 method_name="execute_complete_parts",
                 # The trigger enforces the timeout itself, as for a single task.
