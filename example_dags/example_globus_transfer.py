@@ -50,7 +50,7 @@ with DAG(
         destination_path="{{ params.destination_path }}",
         recursive=True,
         # Runs triggered from the UI or the REST API on Airflow 3 have no logical
-        # date, and so no ``ds``; their run_after date stands in.
+        # date, and so no ``ds``; their run_after date is used instead.
         transfer_label=(
             "Airflow {{ dag.dag_id }} {{ ds if ds is defined else dag_run.run_after | ds }}"
         ),

@@ -42,7 +42,7 @@ class GlobusTaskSensor(BaseSensorOperator):
     :param stall_timeout: seconds without progress, under a fault that needs
         a human, before the sensor fails; ``None`` waits for the Globus deadline.
         NOTE: in ``reschedule`` mode every poke starts a new process, so stall
-        detection sees only faults that last within one poke and is in effect off.
+        detection catches only faults that last within one poke and is in effect off.
     :param heartbeat_interval: seconds between "unchanged" log lines in the triggerer
     :param deferrable: wait in the triggerer; the default comes from
         Airflow's ``[operators] default_deferrable``

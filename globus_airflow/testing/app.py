@@ -58,7 +58,7 @@ class RequestAccounting:
             return f"{scope['method']} <unmatched>"
 
         # Newer FastAPI releases (0.165 was seen) put the included router's own route in the scope,
-        # whose path leaves out the router's prefix; take the prefix from the path.
+        # whose path leaves out the router's prefix, so the prefix comes from the path.
         path_parts = scope["path"].rstrip("/").split("/")
         template_parts = template.rstrip("/").split("/")
         if len(path_parts) > len(template_parts):

@@ -8,7 +8,7 @@ from typing import Any
 class TransferError(Exception):
     """A Transfer API error: sent as ``{"code", "message", "request_id", "resource"}``.
 
-    ``extra`` holds further body fields, such as the ``required_scopes`` of ``ConsentRequired``.
+    ``extra`` contains further body fields, such as the ``required_scopes`` of ``ConsentRequired``.
     """
 
     def __init__(self, status: int, code: str, message: str, *, extra: dict[str, Any] | None = None) -> None:

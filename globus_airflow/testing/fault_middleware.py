@@ -51,7 +51,7 @@ def _transport_of(send: Send) -> asyncio.Transport:
 async def _drop_connection(send: Send, receive: Receive) -> None:
     """Close the connection without a response, then wait until uvicorn notices the close.
 
-    Waiting for ``http.disconnect`` keeps uvicorn from answering with a 500
+    Waiting for ``http.disconnect`` keeps uvicorn from sending a 500
     of its own when the application returns without a response.
     """
     _transport_of(send).abort()

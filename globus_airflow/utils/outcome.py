@@ -60,11 +60,11 @@ ADMIN_SIDES = {
     "DESTINATION": "destination collection",
     "BOTH": "source and destination collections",
 }
-"""What each value of a task's ``canceled_by_admin`` field names."""
+"""Side of the collection for each value of a task's ``canceled_by_admin`` field."""
 
 
 class Verdict(enum.Enum):
-    """What the Airflow task should do after one look at a Globus task."""
+    """The action the Airflow task takes after one look at a Globus task."""
 
     WAIT = "wait"
     SUCCEEDED = "succeeded"
@@ -79,7 +79,7 @@ class Outcome:
     """A verdict with the message and error code that explain it.
 
     A WAIT outcome with a ``code`` is a task that is faulting but not yet
-    given up on; the waiting code logs it as a warning.
+    given up on. The waiting code logs it as a warning.
     """
 
     verdict: Verdict

@@ -3,7 +3,7 @@
 An Airflow task can crash, be retried or be cleared while its Globus task
 runs on. Before submitting, the operator asks :class:`SubmissionTracker`
 whether an earlier try already submitted a task. Two records make that
-answer reliable:
+lookup reliable:
 
 * On Airflow 3.3 and later, the task instance's ``task_state_store`` keeps
   the submission id (saved before the submit request) and the task id.

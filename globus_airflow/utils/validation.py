@@ -1,7 +1,7 @@
 """Checks on operator arguments that run before anything is sent to Globus.
 
 Each check raises :class:`~globus_airflow.exceptions.GlobusInputError` with a
-message that names the argument, shows the value and says how to fix it.
+message that names the argument, shows the value and explains how to fix it.
 Values that still hold a Jinja template are skipped at DAG parse time and
 checked again after rendering, at execution time.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from globus_airflow.exceptions import GlobusInputError
 
 MAX_LABEL_LENGTH = 128
-"""Longest task label that Globus Transfer accepts."""
+"""Maximum length of a task label that Globus Transfer accepts."""
 
 SYNC_LEVELS = {"exists": 0, "size": 1, "mtime": 2, "checksum": 3}
 """Names and numbers of Transfer's sync levels, weakest first."""

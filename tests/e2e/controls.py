@@ -176,7 +176,7 @@ def logged_text(capfd: Any, caplog: Any) -> str:
     ``logging``, where pytest's ``caplog`` collects them.
     """
     captured = capfd.readouterr()
-    # Print it again so that the secrets check after the test still sees it.
+    # Print it again so that the secrets check after the test still reads it.
     sys.stdout.write(captured.out)
     sys.stderr.write(captured.err)
     return f"{captured.out}\n{captured.err}\n{caplog.text}"

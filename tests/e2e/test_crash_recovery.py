@@ -1,6 +1,6 @@
 """Kill the task process with SIGKILL at each risky point; the rerun must submit exactly once.
 
-The task runs ``dag.test()`` in a child process; the test holds the local
+The task runs ``dag.test()`` in a child process. The test stops the local
 service at a chosen point, kills the child, then runs the same DAG run again
 in this process (same logical date, so the same run id, as a retry or a
 clear of the task instance has). The rerun finds the first process's Globus

@@ -17,7 +17,7 @@ TASK_ROUTE = re.compile(r"^/transfer/v0\.10/task/[0-9a-f-]+$")
 
 
 def fail_task_reads(service, count, *, skip=0):
-    """Answer task reads with an offline-collection 502, which the SDK does not retry.
+    """Fail task reads with an offline-collection 502, which the SDK does not retry.
 
     The first ``skip`` reads pass, the next ``count`` fail, and later ones pass.
     Returns a function that tells whether all ``count`` failures were served.
